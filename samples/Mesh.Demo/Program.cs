@@ -1,0 +1,144 @@
+// The Mesh.Client demo: four real Kestrel backends on 127.0.0.1, and a client whose mesh comes only from
+// appsettings.json. For each policy it sends HttpClient requests and gRPC calls and prints, per endpoint,
+// how many each backend answered.
+using System.Diagnostics;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Mesh.Client.Grpc;
+using Mesh.Samples.Echo;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+var stopwatch = Stopwatch.StartNew();
+int[] ports = [47101, 47102, 47103, 47104];
+var backends = new List<EchoBackend>();
+try
+{
+    for (var i = 0; i < ports.Length; i++)
+    {
+        backends.Add(await EchoBackend.StartAsync($"backend-{(char)('a' + i)}", ports[i]));
+    }
+}
+catch (IOException ex)
+{
+    Console.Error.WriteLine($"Could not start the demo backends on 127.0.0.1 ports {string.Join(", ", ports)}: {ex.Message}");
+    return 1;
+}
+
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
+builder.Services.AddMesh();
+builder.Services.AddHttpClient("demo");
+using var host = builder.Build();
+await host.StartAsync();
+
+var http = host.Services.GetRequiredService<IHttpClientFactory>().CreateClient("demo");
+var channels = new Dictionary<string, GrpcChannel>();
+Echo.EchoClient Grpc(string service)
+{
+    if (!channels.TryGetValue(service, out var channel))
+    {
+        channel = MeshGrpc.CreateChannel($"xds:///{service}", host.Services);
+        channels[service] = channel;
+    }
+
+    return new Echo.EchoClient(channel);
+}
+
+var byAddress = backends.ToDictionary(b => b.Name, b => b.Address);
+Console.WriteLine("Mesh.Client demo: 4 Kestrel backends on 127.0.0.1, mesh configured by appsettings.json only.");
+Console.WriteLine();
+
+const int N = 300;
+await Show("round_robin", "catalog", N, null);
+await Show("weighted round_robin 1:3:6", "catalog-weighted", N, null);
+await Show("least_request (choice_count 2)", "catalog-least", N, null);
+await Show("priority failover (priority 0 draining/unhealthy)", "catalog-failover", N, null);
+await Show("route: weighted split 80/20 catalog -> catalog-v2", "shop", N, null);
+await Show("route: header x-beta: true -> catalog-v2", "shop", 50, ("x-beta", _ => "true"));
+await Sticky();
+
+Console.WriteLine($"Done in {stopwatch.Elapsed.TotalSeconds:F1} s.");
+foreach (var channel in channels.Values)
+{
+    channel.Dispose();
+}
+
+await host.StopAsync();
+foreach (var backend in backends)
+{
+    await backend.DisposeAsync();
+}
+
+return 0;
+
+async Task Show(string title, string service, int count, (string Name, Func<int, string> Value)? header)
+{
+    var httpCounts = new Dictionary<string, int>();
+    var grpcCounts = new Dictionary<string, int>();
+    for (var i = 0; i < count; i++)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"http://{service}/whoami");
+        var metadata = new Metadata();
+        if (header is { } h)
+        {
+            request.Headers.Add(h.Name, h.Value(i));
+            metadata.Add(h.Name, h.Value(i));
+        }
+
+        using var response = await http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        var body = await response.Content.ReadAsStringAsync();
+        Count(httpCounts, body.Split(' ')[0]);
+
+        var reply = await Grpc(service).HelloAsync(new HelloRequest { Name = "demo" }, metadata);
+        Count(grpcCounts, reply.Backend);
+    }
+
+    Console.WriteLine($"{title}  [{service}]  {count} HttpClient requests, {count} gRPC calls");
+    Console.WriteLine($"  {"endpoint",-28}{"HttpClient",12}{"gRPC",8}");
+    foreach (var backend in backends)
+    {
+        var name = backend.Name;
+        var h1 = httpCounts.GetValueOrDefault(name);
+        var g1 = grpcCounts.GetValueOrDefault(name);
+        Console.WriteLine($"  {byAddress[name] + " " + name,-28}{h1,12}{g1,8}");
+    }
+
+    Console.WriteLine();
+}
+
+async Task Sticky()
+{
+    const int users = 8;
+    const int perUser = 25;
+    Console.WriteLine($"ring_hash stickiness  [catalog-sticky]  hash header x-user, {users} users x {perUser} requests each");
+    Console.WriteLine($"  {"user",-10}{"HttpClient endpoints",-36}{"gRPC endpoints",-36}");
+    var totals = new Dictionary<string, int>();
+    var stuck = 0;
+    for (var u = 0; u < users; u++)
+    {
+        var user = $"user-{u}";
+        var httpSeen = new HashSet<string>();
+        var grpcSeen = new HashSet<string>();
+        for (var i = 0; i < perUser; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "http://catalog-sticky/whoami");
+            request.Headers.Add("x-user", user);
+            using var response = await http.SendAsync(request);
+            var backend = (await response.Content.ReadAsStringAsync()).Split(' ')[0];
+            httpSeen.Add(backend);
+            Count(totals, backend);
+            var reply = await Grpc("catalog-sticky").HelloAsync(new HelloRequest(), new Metadata { { "x-user", user } });
+            grpcSeen.Add(reply.Backend);
+        }
+
+        stuck += httpSeen.Count == 1 && grpcSeen.Count == 1 && httpSeen.SetEquals(grpcSeen) ? 1 : 0;
+        Console.WriteLine($"  {user,-10}{string.Join(",", httpSeen.Select(b => byAddress[b])),-36}{string.Join(",", grpcSeen.Select(b => byAddress[b])),-36}");
+    }
+
+    Console.WriteLine($"  {stuck} of {users} users stayed on one endpoint, the same for HttpClient and gRPC");
+    Console.WriteLine($"  HttpClient requests per endpoint: {string.Join(", ", backends.Select(b => $"{b.Address}={totals.GetValueOrDefault(b.Name)}"))}");
+    Console.WriteLine();
+}
+
+static void Count(Dictionary<string, int> counts, string key) => counts[key] = counts.GetValueOrDefault(key) + 1;

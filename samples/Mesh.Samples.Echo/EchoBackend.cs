@@ -1,0 +1,109 @@
+using System.Net;
+using Grpc.Core;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Mesh.Samples.Echo;
+
+/// <summary>
+/// A real Kestrel backend on 127.0.0.1 that serves plain HTTP (<c>GET /whoami</c>) and the gRPC
+/// <c>Echo</c> service on one port. Kestrel speaks cleartext HTTP/2 only on an HTTP/2-only port, so by
+/// default the port is HTTP/2 (h2c) and HttpClient callers reach it through a mesh service with
+/// <c>"Protocol": "Http2"</c>.
+/// </summary>
+public sealed class EchoBackend : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private EchoBackend(WebApplication app, string name, int port)
+    {
+        _app = app;
+        Name = name;
+        Port = port;
+    }
+
+    /// <summary>The backend's name, returned in every reply.</summary>
+    public string Name { get; }
+
+    /// <summary>The port it listens on.</summary>
+    public int Port { get; }
+
+    /// <summary><c>127.0.0.1:port</c>.</summary>
+    public string Address => $"127.0.0.1:{Port}";
+
+    /// <summary>Requests answered so far.</summary>
+    public int Requests => State.Requests;
+
+    internal BackendState State { get; } = new();
+
+    /// <summary>Starts a backend; port 0 picks a free port.</summary>
+    public static async Task<EchoBackend> StartAsync(string name, int port = 0, Action<WebApplicationBuilder>? configure = null, HttpProtocols protocols = HttpProtocols.Http2)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, o => o.Protocols = protocols));
+        builder.Services.AddGrpc();
+        var state = new BackendState { Name = name };
+        builder.Services.AddSingleton(state);
+        configure?.Invoke(builder);
+        var app = builder.Build();
+        app.MapGet("/whoami", (HttpContext context, BackendState s) =>
+        {
+            Interlocked.Increment(ref s.RequestCount);
+            return $"{s.Name} {context.Request.Host}";
+        });
+        app.MapGet("/{**path}", (HttpContext context, BackendState s) =>
+        {
+            Interlocked.Increment(ref s.RequestCount);
+            return $"{s.Name} {context.Request.Path}";
+        });
+        app.MapGrpcService<EchoService>();
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var backend = new EchoBackend(app, name, new Uri(address).Port);
+        state.Owner = backend;
+        return backend;
+    }
+
+    /// <summary>Stops the backend.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    internal sealed class BackendState
+    {
+        public int RequestCount;
+
+        public string Name { get; set; } = string.Empty;
+
+        public EchoBackend? Owner { get; set; }
+
+        public int Requests => Volatile.Read(ref RequestCount);
+    }
+
+    private sealed class EchoService(BackendState state) : Echo.EchoBase
+    {
+        public override Task<HelloReply> Hello(HelloRequest request, ServerCallContext context)
+        {
+            Interlocked.Increment(ref state.RequestCount);
+            return Task.FromResult(new HelloReply { Backend = state.Name, Authority = context.Host, Message = "hello " + request.Name });
+        }
+
+        public override async Task Count(CountRequest request, IServerStreamWriter<HelloReply> responseStream, ServerCallContext context)
+        {
+            Interlocked.Increment(ref state.RequestCount);
+            for (var i = 0; i < request.Count; i++)
+            {
+                await responseStream.WriteAsync(new HelloReply { Backend = state.Name, Authority = context.Host, Message = i.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+            }
+        }
+    }
+}

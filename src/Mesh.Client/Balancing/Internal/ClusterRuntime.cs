@@ -1,0 +1,90 @@
+using Mesh.Client.Model;
+
+namespace Mesh.Client.Balancing.Internal;
+
+/// <summary>The endpoints of one locality of one priority, as runtime states.</summary>
+internal sealed record LocalityRuntime(LocalityName Name, uint Weight, EndpointState[] Endpoints);
+
+/// <summary>
+/// A cluster ready for the request path: its endpoints as runtime states (grouped by priority and locality)
+/// and the picker the HttpClient front door uses. Immutable once built; rebuilt when the cluster's
+/// configuration changes.
+/// </summary>
+internal sealed class ClusterRuntime
+{
+    private readonly EndpointState[] _candidates;
+
+    public ClusterRuntime(MeshCluster config, LocalityRuntime[][] priorities, MeshRandom random)
+    {
+        Config = config;
+        Priorities = priorities;
+        AllEndpoints = [.. priorities.SelectMany(p => p).SelectMany(l => l.Endpoints)];
+
+        // The HttpClient front door has no connection state per endpoint: an endpoint is usable when its
+        // configured health allows it.
+        (ActivePriority, var candidates) = SelectPriority(priorities, static s => s.Endpoint.IsUsable);
+        _candidates = [.. candidates.Select(c => c.State)];
+        Picker = PickerBuilder.Build(config.LoadBalancing, candidates, random);
+    }
+
+    public MeshCluster Config { get; }
+
+    public string Name => Config.Name;
+
+    public LocalityRuntime[][] Priorities { get; }
+
+    public EndpointState[] AllEndpoints { get; }
+
+    /// <summary>The priority the HttpClient picker serves, or -1 when no endpoint is usable.</summary>
+    public int ActivePriority { get; }
+
+    public EndpointPicker Picker { get; }
+
+    /// <summary>Picks an endpoint for an HttpClient request; <see langword="null"/> when none is usable.</summary>
+    public EndpointState? Pick(in PickRequest request)
+    {
+        var index = Picker.Pick(request);
+        return index < 0 ? null : _candidates[index];
+    }
+
+    /// <summary>
+    /// The first priority with at least one usable endpoint in a locality of non-zero weight, and its
+    /// candidates in locality order.
+    /// </summary>
+    public static (int Priority, PickCandidate[] Candidates) SelectPriority(LocalityRuntime[][] priorities, Func<EndpointState, bool> usable)
+    {
+        for (var p = 0; p < priorities.Length; p++)
+        {
+            var candidates = CollectCandidates(priorities[p], usable);
+            if (candidates.Length > 0)
+            {
+                return (p, candidates);
+            }
+        }
+
+        return (-1, []);
+    }
+
+    public static PickCandidate[] CollectCandidates(LocalityRuntime[] localities, Func<EndpointState, bool> usable)
+    {
+        var list = new List<PickCandidate>();
+        for (var l = 0; l < localities.Length; l++)
+        {
+            var locality = localities[l];
+            if (locality.Weight == 0)
+            {
+                continue;
+            }
+
+            foreach (var state in locality.Endpoints)
+            {
+                if (usable(state))
+                {
+                    list.Add(PickCandidate.From(state, l, locality.Weight));
+                }
+            }
+        }
+
+        return [.. list];
+    }
+}

@@ -1,0 +1,56 @@
+using Mesh.Client.Model;
+
+namespace Mesh.Client.Balancing.Internal;
+
+/// <summary>
+/// Runtime state of one endpoint of one cluster: requests in flight and cached request prefixes.
+/// It outlives configuration snapshots for as long as the endpoint stays in its cluster, so counters
+/// are not reset by unrelated config changes.
+/// </summary>
+internal sealed class EndpointState
+{
+    private int _inFlight;
+    private long _started;
+
+    public EndpointState(string clusterName, MeshEndpoint endpoint)
+    {
+        ClusterName = clusterName;
+        Address = endpoint.Address;
+        Endpoint = endpoint;
+        HttpPrefix = "http://" + Address;
+        HttpsPrefix = "https://" + Address;
+    }
+
+    public string ClusterName { get; }
+
+    /// <summary><c>host:port</c>, the key this state is kept under.</summary>
+    public string Address { get; }
+
+    /// <summary>The endpoint as the current configuration describes it (weight, health may change).</summary>
+    public MeshEndpoint Endpoint { get; set; }
+
+    /// <summary>The locality the endpoint sits in under the current configuration.</summary>
+    public LocalityName Locality { get; set; } = LocalityName.Default;
+
+    /// <summary>Priority under the current configuration.</summary>
+    public int Priority { get; set; }
+
+    public string HttpPrefix { get; }
+
+    public string HttpsPrefix { get; }
+
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    /// <summary>Requests started on this endpoint since it joined its cluster.</summary>
+    public long Started => Volatile.Read(ref _started);
+
+    public void OnStart()
+    {
+        Interlocked.Increment(ref _inFlight);
+        Interlocked.Increment(ref _started);
+    }
+
+    public void OnEnd() => Interlocked.Decrement(ref _inFlight);
+
+    public override string ToString() => $"{ClusterName}/{Address}";
+}

@@ -1,0 +1,244 @@
+using System.Globalization;
+using Mesh.Client.Model;
+using Microsoft.Extensions.Configuration;
+
+namespace Mesh.Client.Configuration.Internal;
+
+/// <summary>
+/// Reads the <c>Mesh</c> configuration section into <see cref="MeshOptions"/>. Written by hand rather than
+/// with the configuration binder so that shorthand forms (<c>"host:port"</c> endpoints, a policy name as
+/// a string) work, unknown keys are caught, and every unconvertible value is reported with its path
+/// instead of throwing at the first one.
+/// </summary>
+internal static class MeshConfigurationReader
+{
+    private static readonly string[] RootKeys = ["Services"];
+    private static readonly string[] ServiceKeys = ["Endpoints", "LoadBalancing", "Localities", "Routes", "Protocol"];
+    private static readonly string[] EndpointKeys = ["Address", "Weight", "Region", "Zone", "SubZone", "Priority", "Health", "HashKey"];
+    private static readonly string[] LoadBalancingKeys = ["Policy", "ChoiceCount", "MinRingSize", "MaxRingSize", "TableSize", "HashHeader", "Shuffle"];
+    private static readonly string[] LocalityKeys = ["Weight"];
+    private static readonly string[] RouteKeys = ["Name", "Match", "Cluster", "WeightedClusters", "HashHeader"];
+    private static readonly string[] MatchKeys = ["PathPrefix", "Path", "PathRegex", "CaseSensitive", "Headers"];
+    private static readonly string[] HeaderKeys = ["Exact", "Prefix", "Suffix", "Contains", "Regex", "Present", "IgnoreCase", "Invert"];
+
+    public static void Read(IConfigurationSection section, MeshOptions options)
+    {
+        options.ConfigurationPath = section.Path;
+        var errors = options.BindingErrors;
+        CheckKeys(section, RootKeys, errors);
+        foreach (var serviceSection in section.GetSection("Services").GetChildren())
+        {
+            if (!options.Services.TryGetValue(serviceSection.Key, out var service))
+            {
+                service = new MeshServiceOptions();
+                options.Services[serviceSection.Key] = service;
+            }
+
+            ReadService(serviceSection, service, errors);
+        }
+    }
+
+    private static void ReadService(IConfigurationSection section, MeshServiceOptions service, List<MeshConfigurationError> errors)
+    {
+        CheckKeys(section, ServiceKeys, errors);
+        service.Protocol = ReadEnum(section, "Protocol", service.Protocol, errors);
+        foreach (var endpointSection in section.GetSection("Endpoints").GetChildren())
+        {
+            var endpoint = new MeshEndpointOptions();
+            if (endpointSection.Value is { } shorthand)
+            {
+                endpoint.Address = shorthand;
+            }
+            else
+            {
+                CheckKeys(endpointSection, EndpointKeys, errors);
+                endpoint.Address = endpointSection["Address"] ?? string.Empty;
+                endpoint.Weight = ReadInt(endpointSection, "Weight", endpoint.Weight, errors);
+                endpoint.Region = endpointSection["Region"];
+                endpoint.Zone = endpointSection["Zone"];
+                endpoint.SubZone = endpointSection["SubZone"];
+                endpoint.Priority = ReadInt(endpointSection, "Priority", endpoint.Priority, errors);
+                endpoint.Health = ReadHealth(endpointSection, "Health", endpoint.Health, errors);
+                endpoint.HashKey = endpointSection["HashKey"];
+            }
+
+            service.Endpoints.Add(endpoint);
+        }
+
+        var lb = section.GetSection("LoadBalancing");
+        if (lb.Value is { } policyName)
+        {
+            service.LoadBalancing.Policy = policyName;
+        }
+        else if (lb.Exists())
+        {
+            CheckKeys(lb, LoadBalancingKeys, errors);
+            var options = service.LoadBalancing;
+            options.Policy = lb["Policy"] ?? options.Policy;
+            options.ChoiceCount = ReadInt(lb, "ChoiceCount", options.ChoiceCount, errors);
+            options.MinRingSize = ReadLong(lb, "MinRingSize", options.MinRingSize, errors);
+            options.MaxRingSize = ReadLong(lb, "MaxRingSize", options.MaxRingSize, errors);
+            options.TableSize = ReadInt(lb, "TableSize", options.TableSize, errors);
+            options.HashHeader = lb["HashHeader"] ?? options.HashHeader;
+            options.Shuffle = ReadBool(lb, "Shuffle", options.Shuffle, errors);
+        }
+
+        foreach (var localitySection in section.GetSection("Localities").GetChildren())
+        {
+            CheckKeys(localitySection, LocalityKeys, errors);
+            var locality = new MeshLocalityOptions();
+            locality.Weight = ReadInt(localitySection, "Weight", locality.Weight, errors);
+            service.Localities[localitySection.Key] = locality;
+        }
+
+        foreach (var routeSection in section.GetSection("Routes").GetChildren())
+        {
+            service.Routes.Add(ReadRoute(routeSection, errors));
+        }
+    }
+
+    private static MeshRouteOptions ReadRoute(IConfigurationSection section, List<MeshConfigurationError> errors)
+    {
+        CheckKeys(section, RouteKeys, errors);
+        var route = new MeshRouteOptions
+        {
+            Name = section["Name"],
+            Cluster = section["Cluster"],
+            HashHeader = section["HashHeader"],
+        };
+
+        var match = section.GetSection("Match");
+        CheckKeys(match, MatchKeys, errors);
+        route.Match.PathPrefix = match["PathPrefix"];
+        route.Match.Path = match["Path"];
+        route.Match.PathRegex = match["PathRegex"];
+        route.Match.CaseSensitive = ReadBool(match, "CaseSensitive", route.Match.CaseSensitive, errors);
+        foreach (var header in match.GetSection("Headers").GetChildren())
+        {
+            var headerMatch = new MeshHeaderMatchOptions();
+            if (header.Value is { } exact)
+            {
+                headerMatch.Exact = exact;
+            }
+            else
+            {
+                CheckKeys(header, HeaderKeys, errors);
+                headerMatch.Exact = header["Exact"];
+                headerMatch.Prefix = header["Prefix"];
+                headerMatch.Suffix = header["Suffix"];
+                headerMatch.Contains = header["Contains"];
+                headerMatch.Regex = header["Regex"];
+                headerMatch.Present = header["Present"] is null ? null : ReadBool(header, "Present", false, errors);
+                headerMatch.IgnoreCase = ReadBool(header, "IgnoreCase", false, errors);
+                headerMatch.Invert = ReadBool(header, "Invert", false, errors);
+            }
+
+            route.Match.Headers[header.Key] = headerMatch;
+        }
+
+        foreach (var weighted in section.GetSection("WeightedClusters").GetChildren())
+        {
+            route.WeightedClusters[weighted.Key] = ReadInt(section.GetSection("WeightedClusters"), weighted.Key, 0, errors);
+        }
+
+        return route;
+    }
+
+    private static void CheckKeys(IConfigurationSection section, string[] known, List<MeshConfigurationError> errors)
+    {
+        foreach (var child in section.GetChildren())
+        {
+            if (!known.Contains(child.Key, StringComparer.OrdinalIgnoreCase))
+            {
+                errors.Add(new MeshConfigurationError(child.Path, child.Value, $"unknown setting '{child.Key}'; expected one of {string.Join(", ", known)}"));
+            }
+        }
+    }
+
+    private static int ReadInt(IConfigurationSection section, string key, int fallback, List<MeshConfigurationError> errors)
+    {
+        var raw = section[key];
+        if (raw is null)
+        {
+            return fallback;
+        }
+
+        if (int.TryParse(raw, NumberStyles.AllowLeadingSign | NumberStyles.AllowLeadingWhite | NumberStyles.AllowTrailingWhite, CultureInfo.InvariantCulture, out var value))
+        {
+            return value;
+        }
+
+        errors.Add(new MeshConfigurationError(section.GetSection(key).Path, raw, "not a whole number"));
+        return fallback;
+    }
+
+    private static long ReadLong(IConfigurationSection section, string key, long fallback, List<MeshConfigurationError> errors)
+    {
+        var raw = section[key];
+        if (raw is null)
+        {
+            return fallback;
+        }
+
+        if (long.TryParse(raw, NumberStyles.AllowLeadingSign | NumberStyles.AllowLeadingWhite | NumberStyles.AllowTrailingWhite, CultureInfo.InvariantCulture, out var value))
+        {
+            return value;
+        }
+
+        errors.Add(new MeshConfigurationError(section.GetSection(key).Path, raw, "not a whole number"));
+        return fallback;
+    }
+
+    private static bool ReadBool(IConfigurationSection section, string key, bool fallback, List<MeshConfigurationError> errors)
+    {
+        var raw = section[key];
+        if (raw is null)
+        {
+            return fallback;
+        }
+
+        if (bool.TryParse(raw.Trim(), out var value))
+        {
+            return value;
+        }
+
+        errors.Add(new MeshConfigurationError(section.GetSection(key).Path, raw, "not true or false"));
+        return fallback;
+    }
+
+    private static TEnum ReadEnum<TEnum>(IConfigurationSection section, string key, TEnum fallback, List<MeshConfigurationError> errors)
+        where TEnum : struct, Enum
+    {
+        var raw = section[key];
+        if (raw is null)
+        {
+            return fallback;
+        }
+
+        if (!int.TryParse(raw, out _) && Enum.TryParse<TEnum>(raw.Trim(), ignoreCase: true, out var value) && Enum.IsDefined(value))
+        {
+            return value;
+        }
+
+        errors.Add(new MeshConfigurationError(section.GetSection(key).Path, raw, $"expected one of {string.Join(", ", Enum.GetNames<TEnum>())}"));
+        return fallback;
+    }
+
+    private static EndpointHealth ReadHealth(IConfigurationSection section, string key, EndpointHealth fallback, List<MeshConfigurationError> errors)
+    {
+        var raw = section[key];
+        if (raw is null)
+        {
+            return fallback;
+        }
+
+        // Accept both the .NET spelling (Healthy) and xDS's (HEALTHY).
+        if (Enum.TryParse<EndpointHealth>(raw.Trim(), ignoreCase: true, out var value) && Enum.IsDefined(value) && !int.TryParse(raw, out _))
+        {
+            return value;
+        }
+
+        errors.Add(new MeshConfigurationError(section.GetSection(key).Path, raw, $"unknown health; expected one of {string.Join(", ", Enum.GetNames<EndpointHealth>())}"));
+        return fallback;
+    }
+}

@@ -1,0 +1,176 @@
+using Mesh.Client.Configuration.Internal;
+using Mesh.Client.Model;
+
+namespace Mesh.Client.Configuration;
+
+/// <summary>
+/// The <c>Mesh</c> configuration: the services this process calls, their endpoints, load balancing and
+/// routes. Bound from the <c>Mesh</c> section of appsettings.json by <c>AddMesh()</c>, or set in code
+/// with <c>AddMesh(options => ...)</c>.
+/// </summary>
+public sealed class MeshOptions
+{
+    /// <summary>The default configuration section name.</summary>
+    public const string SectionName = "Mesh";
+
+    /// <summary>Services by name. The name is what callers address: <c>http://catalog/...</c> or <c>xds:///catalog</c>.</summary>
+    public IDictionary<string, MeshServiceOptions> Services { get; } = new Dictionary<string, MeshServiceOptions>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The configuration path that error messages start with; the bound section's path, else <c>Mesh</c>.</summary>
+    internal string ConfigurationPath { get; set; } = SectionName;
+
+    /// <summary>Values the binder could not convert, reported by validation with their paths.</summary>
+    internal List<MeshConfigurationError> BindingErrors { get; } = [];
+}
+
+/// <summary>One service: its endpoints and how requests to it are balanced and routed.</summary>
+public sealed class MeshServiceOptions
+{
+    /// <summary>The service's endpoints. In appsettings.json each is <c>"host:port"</c> or an object.</summary>
+    public IList<MeshEndpointOptions> Endpoints { get; } = [];
+
+    /// <summary>How requests are spread over the endpoints.</summary>
+    public MeshLoadBalancingOptions LoadBalancing { get; set; } = new();
+
+    /// <summary>
+    /// HTTP version towards the endpoints for HttpClient requests: <see cref="UpstreamProtocol.Auto"/> (keep the request's),
+    /// <see cref="UpstreamProtocol.Http1"/> or <see cref="UpstreamProtocol.Http2"/> (cleartext HTTP/2 for <c>http://</c>, as a
+    /// Kestrel port that serves both REST and gRPC needs).
+    /// </summary>
+    public UpstreamProtocol Protocol { get; set; } = UpstreamProtocol.Auto;
+
+    /// <summary>Weights of localities (zones) by zone name; a zone not listed has weight 1.</summary>
+    public IDictionary<string, MeshLocalityOptions> Localities { get; } = new Dictionary<string, MeshLocalityOptions>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Routes in match order. A request that matches none goes to this service's own endpoints if it has
+    /// any; a service without endpoints fails such a request.
+    /// </summary>
+    public IList<MeshRouteOptions> Routes { get; } = [];
+}
+
+/// <summary>One endpoint of a service.</summary>
+public sealed class MeshEndpointOptions
+{
+    /// <summary><c>host:port</c>; an IPv6 host in brackets (<c>[::1]:5001</c>).</summary>
+    public string Address { get; set; } = string.Empty;
+
+    /// <summary>Relative weight within its locality, 1 or more.</summary>
+    public int Weight { get; set; } = 1;
+
+    /// <summary>Region of the endpoint's locality.</summary>
+    public string? Region { get; set; }
+
+    /// <summary>Zone of the endpoint's locality.</summary>
+    public string? Zone { get; set; }
+
+    /// <summary>Sub-zone of the endpoint's locality.</summary>
+    public string? SubZone { get; set; }
+
+    /// <summary>Priority, 0 (most preferred, the default) or more. Traffic fails over to the next priority when one has no usable endpoint.</summary>
+    public int Priority { get; set; }
+
+    /// <summary>Health: <c>Healthy</c> (default), <c>Unknown</c>, <c>Unhealthy</c>, <c>Draining</c>, <c>Timeout</c> or <c>Degraded</c>. Only healthy and unknown endpoints get new requests.</summary>
+    public EndpointHealth Health { get; set; } = EndpointHealth.Healthy;
+
+    /// <summary>Key for <c>ring_hash</c> and <c>maglev</c> placement instead of the address.</summary>
+    public string? HashKey { get; set; }
+}
+
+/// <summary>A service's load-balancing policy and its settings.</summary>
+public sealed class MeshLoadBalancingOptions
+{
+    /// <summary><c>round_robin</c> (default), <c>least_request</c>, <c>random</c>, <c>ring_hash</c>, <c>maglev</c> or <c>pick_first</c>.</summary>
+    public string Policy { get; set; } = LoadBalancingPolicyNames.RoundRobin;
+
+    /// <summary><c>least_request</c>: candidates per pick, 2 or more.</summary>
+    public int ChoiceCount { get; set; } = 2;
+
+    /// <summary><c>ring_hash</c>: minimum ring size.</summary>
+    public long MinRingSize { get; set; } = 1024;
+
+    /// <summary><c>ring_hash</c>: maximum ring size, at most 8,388,608.</summary>
+    public long MaxRingSize { get; set; } = RingHashPolicy.RingSizeLimit;
+
+    /// <summary><c>maglev</c>: lookup table size, a prime.</summary>
+    public int TableSize { get; set; } = MaglevPolicy.DefaultTableSize;
+
+    /// <summary><c>ring_hash</c> and <c>maglev</c>: the request header whose value is hashed. Without it each request gets a random hash.</summary>
+    public string? HashHeader { get; set; }
+
+    /// <summary><c>pick_first</c>: shuffle the endpoint list once per configuration.</summary>
+    public bool Shuffle { get; set; }
+}
+
+/// <summary>Settings of one locality.</summary>
+public sealed class MeshLocalityOptions
+{
+    /// <summary>Relative share of its priority's traffic, 1 or more.</summary>
+    public int Weight { get; set; } = 1;
+}
+
+/// <summary>A route: a match and the cluster(s) matching requests go to.</summary>
+public sealed class MeshRouteOptions
+{
+    /// <summary>Optional name, for diagnostics.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>The conditions; an empty match takes every request.</summary>
+    public MeshRouteMatchOptions Match { get; set; } = new();
+
+    /// <summary>The service whose endpoints matching requests go to. Set this or <see cref="WeightedClusters"/>.</summary>
+    public string? Cluster { get; set; }
+
+    /// <summary>A weighted split between services, e.g. <c>{ "catalog": 90, "catalog-v2": 10 }</c>.</summary>
+    public IDictionary<string, int> WeightedClusters { get; } = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Header hashed for <c>ring_hash</c>/<c>maglev</c> on this route; defaults to the target service's <see cref="MeshLoadBalancingOptions.HashHeader"/>.</summary>
+    public string? HashHeader { get; set; }
+}
+
+/// <summary>The conditions of a route. Set at most one of <see cref="Path"/>, <see cref="PathPrefix"/>, <see cref="PathRegex"/>.</summary>
+public sealed class MeshRouteMatchOptions
+{
+    /// <summary>The path starts with this value.</summary>
+    public string? PathPrefix { get; set; }
+
+    /// <summary>The path equals this value.</summary>
+    public string? Path { get; set; }
+
+    /// <summary>The whole path matches this regular expression (RE2 semantics: linear time).</summary>
+    public string? PathRegex { get; set; }
+
+    /// <summary>Whether path comparison is case sensitive (default <see langword="true"/>).</summary>
+    public bool CaseSensitive { get; set; } = true;
+
+    /// <summary>Header conditions by header name. In appsettings.json a plain string means an exact match.</summary>
+    public IDictionary<string, MeshHeaderMatchOptions> Headers { get; } = new Dictionary<string, MeshHeaderMatchOptions>(StringComparer.OrdinalIgnoreCase);
+}
+
+/// <summary>One header condition; set exactly one of the value conditions or <see cref="Present"/>.</summary>
+public sealed class MeshHeaderMatchOptions
+{
+    /// <summary>The value equals this.</summary>
+    public string? Exact { get; set; }
+
+    /// <summary>The value starts with this.</summary>
+    public string? Prefix { get; set; }
+
+    /// <summary>The value ends with this.</summary>
+    public string? Suffix { get; set; }
+
+    /// <summary>The value contains this.</summary>
+    public string? Contains { get; set; }
+
+    /// <summary>The whole value matches this regular expression.</summary>
+    public string? Regex { get; set; }
+
+    /// <summary><see langword="true"/>: the header is present; <see langword="false"/>: it is absent.</summary>
+    public bool? Present { get; set; }
+
+    /// <summary>Compare ignoring case.</summary>
+    public bool IgnoreCase { get; set; }
+
+    /// <summary>Invert the condition.</summary>
+    public bool Invert { get; set; }
+}

@@ -1,0 +1,12 @@
+using Grpc.Core;
+using Grpc.Net.Client.Balancer;
+
+namespace Mesh.Client.Grpc.Internal;
+
+/// <summary>Fails every call with one status.</summary>
+internal sealed class FailurePicker(Status status) : SubchannelPicker
+{
+    private readonly PickResult _result = PickResult.ForFailure(status);
+
+    public override PickResult Pick(PickContext context) => _result;
+}

@@ -1,0 +1,161 @@
+using Grpc.Core;
+using Grpc.Net.Client.Balancer;
+using Mesh.Client.Balancing.Internal;
+
+namespace Mesh.Client.Grpc.Internal;
+
+/// <summary>
+/// The gRPC view of one cluster for one channel: the priority chosen by subchannel readiness, a picker
+/// over its ready endpoints, and one cached <see cref="PickResult"/> per endpoint so that a pick
+/// allocates nothing.
+/// </summary>
+internal sealed class GrpcClusterPicker
+{
+    private static readonly PickResult QueueResult = PickResult.ForQueue();
+
+    private readonly EndpointPicker? _picker;
+    private readonly PickResult?[] _results;
+    private readonly bool[] _failed;
+    private readonly EndpointPicker? _fallback;
+    private readonly PickResult[] _fallbackResults;
+    private readonly PickResult? _failure;
+
+    private GrpcClusterPicker(PickMode mode, EndpointPicker? picker, PickResult?[] results, bool[] failed, EndpointPicker? fallback, PickResult[] fallbackResults, PickResult? failure)
+    {
+        Mode = mode;
+        _picker = picker;
+        _results = results;
+        _failed = failed;
+        _fallback = fallback;
+        _fallbackResults = fallbackResults;
+        _failure = failure;
+    }
+
+    public enum PickMode
+    {
+        /// <summary>Some endpoint is ready: picks complete.</summary>
+        Ready,
+
+        /// <summary>The preferred priority is still connecting: calls wait.</summary>
+        Queue,
+
+        /// <summary>Nothing can take the call.</summary>
+        Fail,
+    }
+
+    public PickMode Mode { get; }
+
+    public PickResult Pick(in PickRequest request)
+    {
+        if (_picker is not null)
+        {
+            var index = _picker.Pick(request);
+            if (index >= 0)
+            {
+                if (_results[index] is { } result)
+                {
+                    return result;
+                }
+
+                // A hash-based pick landed on an endpoint that is not ready. Wait for it while it connects
+                // (so that a key keeps its endpoint); past a failure, take the next ready one.
+                if (_fallback is null || !_failed[index])
+                {
+                    return QueueResult;
+                }
+
+                var next = _fallback.Pick(request);
+                if (next >= 0)
+                {
+                    return _fallbackResults[next];
+                }
+            }
+        }
+
+        return Mode == PickMode.Fail ? _failure! : QueueResult;
+    }
+
+    /// <summary>
+    /// Walks the priorities in order, as gRPC's priority policy does: the first priority with a ready
+    /// endpoint serves; a priority whose endpoints are still connecting makes calls wait; a priority whose
+    /// endpoints have all failed (or are unhealthy) is skipped.
+    /// </summary>
+    /// <remarks>
+    /// Round robin, random and least request balance over the ready endpoints only. Ring hash and Maglev
+    /// place every usable endpoint, ready or not, so that a key's endpoint does not move while connections
+    /// come up (gRFC A42); a pick that lands on a failed endpoint goes to a table over the ready ones.
+    /// </remarks>
+    public static GrpcClusterPicker Build(string service, ClusterRuntime cluster, IReadOnlyDictionary<string, MeshLoadBalancer.SubchannelEntry> subchannels, MeshRandom random)
+    {
+        string? lastError = null;
+        var policy = cluster.Config.LoadBalancing;
+        foreach (var priority in cluster.Priorities)
+        {
+            var usable = ClusterRuntime.CollectCandidates(priority, s => s.Endpoint.IsUsable && subchannels.ContainsKey(s.Address));
+            var ready = usable.Where(c => StateOf(c) == ConnectivityState.Ready).ToArray();
+            var connecting = usable.Any(c => StateOf(c) is ConnectivityState.Connecting or ConnectivityState.Idle);
+            foreach (var candidate in usable)
+            {
+                if (StateOf(candidate) == ConnectivityState.TransientFailure)
+                {
+                    lastError = subchannels[candidate.State.Address].LastStatus.Detail;
+                }
+            }
+
+            if (ready.Length == 0 && !connecting)
+            {
+                continue;
+            }
+
+            var readyResults = ResultsFor(ready);
+            var readyPicker = ready.Length > 0 ? PickerBuilder.Build(policy, ready, random) : null;
+            var mode = ready.Length > 0 ? PickMode.Ready : PickMode.Queue;
+            if (!policy.IsHashBased)
+            {
+                return new GrpcClusterPicker(mode, readyPicker, readyResults, [], null, [], null);
+            }
+
+            var all = PickerBuilder.Build(policy, usable, random);
+            var results = new PickResult?[usable.Length];
+            var failed = new bool[usable.Length];
+            for (var i = 0; i < usable.Length; i++)
+            {
+                var state = StateOf(usable[i]);
+                results[i] = state == ConnectivityState.Ready ? ResultFor(usable[i]) : null;
+                failed[i] = state == ConnectivityState.TransientFailure;
+            }
+
+            return new GrpcClusterPicker(mode, all, results, failed, readyPicker, readyResults, null);
+        }
+
+        var detail = cluster.AllEndpoints.Any(e => e.Endpoint.IsUsable)
+            ? $"Mesh service '{service}': no endpoint of cluster '{cluster.Name}' is reachable" + (lastError is null ? "." : $": {lastError}")
+            : $"Mesh service '{service}': cluster '{cluster.Name}' has no healthy endpoint.";
+        return new GrpcClusterPicker(PickMode.Fail, null, [], [], null, [], PickResult.ForFailure(new Status(StatusCode.Unavailable, detail)));
+
+        ConnectivityState StateOf(in PickCandidate candidate) =>
+            subchannels.TryGetValue(candidate.State.Address, out var entry) ? entry.State : ConnectivityState.Shutdown;
+
+        PickResult ResultFor(in PickCandidate candidate) =>
+            PickResult.ForSubchannel(subchannels[candidate.State.Address].Subchannel!, new EndpointCallTracker(candidate.State));
+
+        PickResult[] ResultsFor(PickCandidate[] candidates)
+        {
+            var results = new PickResult[candidates.Length];
+            for (var i = 0; i < candidates.Length; i++)
+            {
+                results[i] = ResultFor(candidates[i]);
+            }
+
+            return results;
+        }
+    }
+
+    /// <summary>Counts calls in flight on an endpoint for <c>least_request</c>.</summary>
+    private sealed class EndpointCallTracker(EndpointState state) : ISubchannelCallTracker
+    {
+        public void Start() => state.OnStart();
+
+        public void Complete(CompletionContext context) => state.OnEnd();
+    }
+}

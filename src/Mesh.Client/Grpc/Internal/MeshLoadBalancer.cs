@@ -1,0 +1,264 @@
+using Grpc.Core;
+using Grpc.Net.Client.Balancer;
+using Mesh.Client.Balancing.Internal;
+using Mesh.Client.Internal;
+using Mesh.Client.Routing.Internal;
+using Microsoft.Extensions.Logging;
+
+namespace Mesh.Client.Grpc.Internal;
+
+/// <summary>Creates the mesh balancer for a channel.</summary>
+internal sealed class MeshLoadBalancerFactory(MeshRuntime runtime) : LoadBalancerFactory
+{
+    public override string Name => MeshGrpc.LoadBalancingPolicyName;
+
+    public override LoadBalancer Create(LoadBalancerOptions options) =>
+        new MeshLoadBalancer(options.Controller, runtime.Random, options.LoggerFactory.CreateLogger<MeshLoadBalancer>());
+}
+
+/// <summary>
+/// The gRPC front door's balancer: one subchannel per endpoint address (shared by every cluster that
+/// lists it), kept across updates while the address stays; a picker that routes each call with the same
+/// route tables and balancing policies as the HttpClient front door, over the endpoints whose
+/// subchannel is ready.
+/// </summary>
+/// <remarks>
+/// The channel calls a balancer while holding its own lock; this class takes its lock only around its own
+/// fields and calls back into the channel (create, connect, update state) outside it.
+/// </remarks>
+internal sealed partial class MeshLoadBalancer : LoadBalancer
+{
+    private readonly IChannelControlHelper _controller;
+    private readonly MeshRandom _random;
+    private readonly ILogger _logger;
+    private readonly ulong _channelId;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, SubchannelEntry> _subchannels = new(StringComparer.Ordinal);
+    private ServiceRouteTable? _service;
+    private string _version = string.Empty;
+    private bool _disposed;
+
+    public MeshLoadBalancer(IChannelControlHelper controller, MeshRandom random, ILogger<MeshLoadBalancer> logger)
+    {
+        _controller = controller;
+        _random = random;
+        _logger = logger;
+        _channelId = random.NextUInt64();
+    }
+
+    public override void UpdateChannelState(ChannelState state)
+    {
+        if (state.Status.StatusCode != StatusCode.OK || !MeshLoadBalancingConfig.TryRead(state.LoadBalancingConfig, out var table, out var service))
+        {
+            var status = state.Status.StatusCode != StatusCode.OK
+                ? state.Status
+                : new Status(StatusCode.Unavailable, "The mesh resolver gave no mesh configuration.");
+            bool keep;
+            lock (_lock)
+            {
+                keep = _service is not null;
+            }
+
+            if (keep)
+            {
+                // Traffic that already has configuration keeps it (gRFC A57).
+                Log.ResolverErrorIgnored(_logger, status.Detail);
+                return;
+            }
+
+            _controller.UpdateState(new BalancerState(ConnectivityState.TransientFailure, new FailurePicker(status)));
+            return;
+        }
+
+        var created = new List<SubchannelEntry>();
+        var removed = new List<SubchannelEntry>();
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _service = service;
+            _version = table.Snapshot.Version;
+            var wanted = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var address in state.Addresses ?? [])
+            {
+                var key = AddressKey(address.EndPoint.Host, address.EndPoint.Port);
+                wanted.Add(key);
+                if (!_subchannels.ContainsKey(key))
+                {
+                    var entry = new SubchannelEntry(key, address);
+                    _subchannels[key] = entry;
+                    created.Add(entry);
+                }
+            }
+
+            foreach (var (key, entry) in _subchannels)
+            {
+                if (!wanted.Contains(key))
+                {
+                    removed.Add(entry);
+                }
+            }
+
+            foreach (var entry in removed)
+            {
+                _subchannels.Remove(entry.Key);
+            }
+        }
+
+        foreach (var entry in removed)
+        {
+            entry.Registration?.Dispose();
+            entry.Subchannel?.Dispose();
+        }
+
+        foreach (var entry in created)
+        {
+            var subchannel = _controller.CreateSubchannel(new SubchannelOptions([entry.Address]));
+            entry.Subchannel = subchannel;
+            entry.Registration = subchannel.OnStateChanged(s => OnSubchannelStateChanged(entry, s));
+        }
+
+        Log.Updated(_logger, service.Name, _version, created.Count, removed.Count);
+        UpdatePicker();
+
+        foreach (var entry in created)
+        {
+            entry.Subchannel!.RequestConnection();
+        }
+    }
+
+    public override void RequestConnection()
+    {
+        SubchannelEntry[] entries;
+        lock (_lock)
+        {
+            entries = [.. _subchannels.Values];
+        }
+
+        foreach (var entry in entries)
+        {
+            if (entry.State == ConnectivityState.Idle)
+            {
+                entry.Subchannel?.RequestConnection();
+            }
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        SubchannelEntry[] entries;
+        lock (_lock)
+        {
+            _disposed = true;
+            entries = [.. _subchannels.Values];
+            _subchannels.Clear();
+        }
+
+        foreach (var entry in entries)
+        {
+            entry.Registration?.Dispose();
+            entry.Subchannel?.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private void OnSubchannelStateChanged(SubchannelEntry entry, SubchannelState state)
+    {
+        lock (_lock)
+        {
+            if (!_subchannels.TryGetValue(entry.Key, out var current) || current != entry)
+            {
+                return;
+            }
+
+            entry.State = state.State;
+            entry.LastStatus = state.Status;
+        }
+
+        if (state.State == ConnectivityState.Idle)
+        {
+            // Stay connected to every endpoint, as round_robin does: reconnect when a connection drops.
+            entry.Subchannel?.RequestConnection();
+        }
+
+        UpdatePicker();
+    }
+
+    private void UpdatePicker()
+    {
+        MeshSubchannelPicker picker;
+        ConnectivityState aggregate;
+        lock (_lock)
+        {
+            if (_service is null || _disposed)
+            {
+                return;
+            }
+
+            var clusterPickers = new Dictionary<ClusterRuntime, GrpcClusterPicker>();
+            var routePickers = new GrpcClusterPicker[_service.Routes.Length][];
+            for (var r = 0; r < routePickers.Length; r++)
+            {
+                var route = _service.Routes[r];
+                routePickers[r] = new GrpcClusterPicker[route.Clusters.Length];
+                for (var c = 0; c < route.Clusters.Length; c++)
+                {
+                    var cluster = route.Clusters[c];
+                    if (!clusterPickers.TryGetValue(cluster, out var clusterPicker))
+                    {
+                        clusterPicker = GrpcClusterPicker.Build(_service.Name, cluster, _subchannels, _random);
+                        clusterPickers[cluster] = clusterPicker;
+                    }
+
+                    routePickers[r][c] = clusterPicker;
+                }
+            }
+
+            aggregate = Aggregate(clusterPickers.Values);
+            picker = new MeshSubchannelPicker(_service, routePickers, _random, _channelId);
+        }
+
+        _controller.UpdateState(new BalancerState(aggregate, picker));
+    }
+
+    private static ConnectivityState Aggregate(IEnumerable<GrpcClusterPicker> pickers)
+    {
+        var any = false;
+        var connecting = false;
+        foreach (var picker in pickers)
+        {
+            any = true;
+            if (picker.Mode == GrpcClusterPicker.PickMode.Ready)
+            {
+                return ConnectivityState.Ready;
+            }
+
+            connecting |= picker.Mode == GrpcClusterPicker.PickMode.Queue;
+        }
+
+        return connecting || !any ? ConnectivityState.Connecting : ConnectivityState.TransientFailure;
+    }
+
+    internal static string AddressKey(string host, int port) =>
+        host.Contains(':', StringComparison.Ordinal) ? $"[{host}]:{port}" : $"{host}:{port}";
+
+    /// <summary>One subchannel and what the balancer knows of it.</summary>
+    internal sealed class SubchannelEntry(string key, BalancerAddress address)
+    {
+        public string Key { get; } = key;
+
+        public BalancerAddress Address { get; } = address;
+
+        public Subchannel? Subchannel { get; set; }
+
+        public IDisposable? Registration { get; set; }
+
+        public ConnectivityState State { get; set; } = ConnectivityState.Idle;
+
+        public Status LastStatus { get; set; }
+    }
+}

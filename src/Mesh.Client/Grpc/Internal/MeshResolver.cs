@@ -1,0 +1,184 @@
+using Grpc.Core;
+using Grpc.Net.Client.Balancer;
+using Grpc.Net.Client.Configuration;
+using Mesh.Client.Balancing.Internal;
+using Mesh.Client.Internal;
+using Mesh.Client.Routing.Internal;
+using Microsoft.Extensions.Logging;
+
+namespace Mesh.Client.Grpc.Internal;
+
+/// <summary>Creates the resolver for <c>xds:</c> targets.</summary>
+internal sealed class MeshResolverFactory(MeshRuntime runtime) : ResolverFactory
+{
+    public override string Name => MeshGrpc.Scheme;
+
+    public override Resolver Create(ResolverOptions options) =>
+        new MeshResolver(TargetName(options.Address), runtime, options.LoggerFactory.CreateLogger<MeshResolver>());
+
+    /// <summary><c>xds:///catalog</c> and <c>xds://authority/catalog</c> both name <c>catalog</c>.</summary>
+    internal static string TargetName(Uri address) => Uri.UnescapeDataString(address.AbsolutePath.TrimStart('/'));
+}
+
+/// <summary>
+/// Resolves a mesh target for one channel: on every published table it hands the channel the endpoints
+/// of every cluster the service's routes can reach, and passes the table itself to the mesh balancer
+/// through the load-balancing config, so that addresses and routes always come from the same snapshot.
+/// </summary>
+/// <remarks>
+/// The channel starts a resolver while holding its own lock, and a resolver result takes that lock, so
+/// results are delivered without holding any lock of ours: one caller at a time runs the delivery pump
+/// and always delivers the newest table, and a caller that finds the pump running leaves it a note.
+/// </remarks>
+internal sealed partial class MeshResolver : Resolver
+{
+    private const int Idle = 0;
+    private const int Running = 1;
+    private const int RunningWithMore = 2;
+
+    private static readonly BalancerAttributesKey<string> HostOverrideKey = new("HostOverride");
+
+    private readonly string _name;
+    private readonly MeshRuntime _runtime;
+    private readonly ILogger _logger;
+    private Action<ResolverResult>? _listener;
+    private IDisposable? _subscription;
+    private int _pump;
+
+    // Touched only by the pump's current runner.
+    private long _deliveredGeneration = -1;
+    private ServiceRouteTable? _lastService;
+    private ClusterRuntime[] _lastClusters = [];
+
+    public MeshResolver(string name, MeshRuntime runtime, ILogger<MeshResolver> logger)
+    {
+        _name = name;
+        _runtime = runtime;
+        _logger = logger;
+    }
+
+    public override void Start(Action<ResolverResult> listener)
+    {
+        _listener = listener;
+        _subscription = _runtime.Subscribe(_ => RequestDelivery());
+        RequestDelivery();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        _subscription?.Dispose();
+        base.Dispose(disposing);
+    }
+
+    private void RequestDelivery()
+    {
+        while (true)
+        {
+            var state = Volatile.Read(ref _pump);
+            if (state == Idle && Interlocked.CompareExchange(ref _pump, Running, Idle) == Idle)
+            {
+                break;
+            }
+
+            if (state == Running && Interlocked.CompareExchange(ref _pump, RunningWithMore, Running) == Running)
+            {
+                return;
+            }
+
+            if (state == RunningWithMore)
+            {
+                return;
+            }
+        }
+
+        while (true)
+        {
+            DeliverLatest();
+            if (Interlocked.CompareExchange(ref _pump, Idle, Running) == Running)
+            {
+                return;
+            }
+
+            Volatile.Write(ref _pump, Running);
+        }
+    }
+
+    private void DeliverLatest()
+    {
+        var table = _runtime.Current;
+        var listener = _listener;
+        if (listener is null || table.Generation <= _deliveredGeneration)
+        {
+            return;
+        }
+
+        _deliveredGeneration = table.Generation;
+        if (!table.Services.TryGetValue(_name, out var service))
+        {
+            _lastService = null;
+            _lastClusters = [];
+            Log.NotConfigured(_logger, _name);
+            listener(ResolverResult.ForFailure(new Status(StatusCode.Unavailable,
+                $"xds:///{_name}: no mesh service named '{_name}' is configured (source: {table.Snapshot.Source}, version {table.Snapshot.Version}).")));
+            return;
+        }
+
+        var clusters = service.Routes.SelectMany(r => r.Clusters).Distinct().ToArray();
+        if (ReferenceEquals(service, _lastService) && clusters.SequenceEqual(_lastClusters))
+        {
+            return;
+        }
+
+        _lastService = service;
+        _lastClusters = clusters;
+
+        var addresses = new List<BalancerAddress>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var state in clusters.SelectMany(c => c.AllEndpoints))
+        {
+            if (seen.Add(state.Address))
+            {
+                var address = new BalancerAddress(state.Endpoint.Host, state.Endpoint.Port);
+                address.Attributes.Set(HostOverrideKey, _name);
+                addresses.Add(address);
+            }
+        }
+
+        var serviceConfig = new ServiceConfig { LoadBalancingConfigs = { new MeshLoadBalancingConfig(table, service) } };
+        Log.Resolved(_logger, _name, addresses.Count, table.Snapshot.Version);
+        listener(ResolverResult.ForResult(addresses, serviceConfig, serviceConfigStatus: null));
+    }
+}
+
+/// <summary>Carries the table and the service from the resolver to the balancer of one channel.</summary>
+internal sealed class MeshLoadBalancingConfig : LoadBalancingConfig
+{
+    private const string TableKey = "table";
+    private const string ServiceKey = "service";
+
+    public MeshLoadBalancingConfig(MeshTable table, ServiceRouteTable service)
+        : base(MeshGrpc.LoadBalancingPolicyName)
+    {
+        var inner = (IDictionary<string, object>)Inner[MeshGrpc.LoadBalancingPolicyName];
+        inner[TableKey] = table;
+        inner[ServiceKey] = service;
+    }
+
+    public static bool TryRead(LoadBalancingConfig? config, out MeshTable table, out ServiceRouteTable service)
+    {
+        if (config is not null &&
+            config.Inner.TryGetValue(MeshGrpc.LoadBalancingPolicyName, out var value) &&
+            value is IDictionary<string, object> inner &&
+            inner.TryGetValue(TableKey, out var t) && t is MeshTable foundTable &&
+            inner.TryGetValue(ServiceKey, out var s) && s is ServiceRouteTable foundService)
+        {
+            table = foundTable;
+            service = foundService;
+            return true;
+        }
+
+        table = null!;
+        service = null!;
+        return false;
+    }
+}

@@ -1,0 +1,21 @@
+using Microsoft.Extensions.Logging;
+
+namespace Mesh.Client.Http.Internal;
+
+internal sealed partial class MeshHttpHandler
+{
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 3001, Level = LogLevel.Trace, EventName = "MeshEndpointPicked",
+            Message = "Mesh service '{Service}': cluster '{Cluster}', endpoint {Endpoint}.")]
+        public static partial void Picked(ILogger logger, string service, string cluster, string endpoint);
+
+        [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, EventName = "MeshNoRoute",
+            Message = "Mesh service '{Service}': no route matches path '{Path}'.")]
+        public static partial void NoRoute(ILogger logger, string service, string path);
+
+        [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, EventName = "MeshNoEndpoints",
+            Message = "Mesh service '{Service}': cluster '{Cluster}' has no healthy endpoint.")]
+        public static partial void NoEndpoints(ILogger logger, string service, string cluster);
+    }
+}

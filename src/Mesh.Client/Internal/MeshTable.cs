@@ -1,0 +1,40 @@
+using System.Collections.Frozen;
+using Mesh.Client.Balancing.Internal;
+using Mesh.Client.Model;
+using Mesh.Client.Routing.Internal;
+
+namespace Mesh.Client.Internal;
+
+/// <summary>
+/// What the request path reads: one snapshot compiled into route tables and cluster pickers. Published by
+/// a single reference swap; never changed after publication.
+/// </summary>
+internal sealed class MeshTable
+{
+    public static MeshTable Empty { get; } = new(
+        MeshSnapshot.Empty,
+        FrozenDictionary<string, ServiceRouteTable>.Empty,
+        FrozenDictionary<string, ClusterRuntime>.Empty,
+        generation: 0);
+
+    public MeshTable(
+        MeshSnapshot snapshot,
+        FrozenDictionary<string, ServiceRouteTable> services,
+        FrozenDictionary<string, ClusterRuntime> clusters,
+        long generation)
+    {
+        Snapshot = snapshot;
+        Services = services;
+        Clusters = clusters;
+        Generation = generation;
+    }
+
+    public MeshSnapshot Snapshot { get; }
+
+    public FrozenDictionary<string, ServiceRouteTable> Services { get; }
+
+    public FrozenDictionary<string, ClusterRuntime> Clusters { get; }
+
+    /// <summary>Increases by one with every publication.</summary>
+    public long Generation { get; }
+}

@@ -1,0 +1,36 @@
+using System.Collections.Frozen;
+
+namespace Mesh.Client.Model;
+
+/// <summary>
+/// One complete, immutable mesh configuration: the services a client can call, how their requests are
+/// routed, and the clusters of endpoints those routes lead to.
+/// </summary>
+/// <remarks>
+/// Every configuration source (the <c>Mesh</c> section of appsettings.json, an xDS control plane) builds
+/// this same model. A new snapshot replaces the previous one as a whole, so a request never sees half of
+/// an update.
+/// </remarks>
+public sealed record MeshSnapshot
+{
+    /// <summary>An empty snapshot: no services, every request passes through untouched.</summary>
+    public static MeshSnapshot Empty { get; } = new()
+    {
+        Version = "0",
+        Source = "empty",
+        Services = FrozenDictionary<string, MeshService>.Empty,
+        Clusters = FrozenDictionary<string, MeshCluster>.Empty,
+    };
+
+    /// <summary>Version of the configuration, as the source names it (a file hash, an xDS version).</summary>
+    public required string Version { get; init; }
+
+    /// <summary>Where the snapshot came from, for diagnostics (<c>appsettings</c>, <c>xds</c>).</summary>
+    public required string Source { get; init; }
+
+    /// <summary>Services by name. The name is the host a caller addresses (<c>catalog</c>, <c>echo.default.svc.cluster.local:7070</c>).</summary>
+    public required IReadOnlyDictionary<string, MeshService> Services { get; init; }
+
+    /// <summary>Clusters by name.</summary>
+    public required IReadOnlyDictionary<string, MeshCluster> Clusters { get; init; }
+}

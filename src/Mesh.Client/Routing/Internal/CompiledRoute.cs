@@ -1,0 +1,84 @@
+using Mesh.Client.Balancing.Internal;
+using Mesh.Client.Model;
+
+namespace Mesh.Client.Routing.Internal;
+
+/// <summary>A route ready for the request path: compiled matchers and resolved clusters.</summary>
+internal sealed class CompiledRoute
+{
+    private readonly PathMatcher _path;
+    private readonly HeaderMatcher[] _headers;
+    private readonly CumulativeWeights? _weights;
+    private readonly HashPolicy[] _hashPolicies;
+
+    public CompiledRoute(MeshRoute config, ClusterRuntime[] clusters)
+    {
+        Config = config;
+        _path = new PathMatcher(config.Match.Path);
+        _headers = [.. config.Match.Headers.Select(h => new HeaderMatcher(h))];
+        Clusters = clusters;
+        if (clusters.Length > 1)
+        {
+            _weights = new CumulativeWeights([.. config.Clusters.Select(c => c.Weight)]);
+        }
+
+        _hashPolicies = [.. config.HashPolicies];
+    }
+
+    public MeshRoute Config { get; }
+
+    /// <summary>The route's clusters, in the order of <see cref="MeshRoute.Clusters"/>.</summary>
+    public ClusterRuntime[] Clusters { get; }
+
+    public bool IsMatch(string path, HttpRequestMessage request)
+    {
+        if (!_path.IsMatch(path))
+        {
+            return false;
+        }
+
+        foreach (var header in _headers)
+        {
+            if (!header.IsMatch(request))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Chooses one of the route's clusters by weight and returns its index.</summary>
+    public int ChooseCluster(MeshRandom random) => _weights is null ? 0 : _weights.Draw(random);
+
+    /// <summary>Computes the request hash from the route's hash policies (gRFC A42).</summary>
+    public PickRequest ComputeHash(HttpRequestMessage request, ulong channelId)
+    {
+        var hasHash = false;
+        ulong hash = 0;
+        foreach (var policy in _hashPolicies)
+        {
+            ulong? value = policy.Kind switch
+            {
+                HashPolicyKind.Header => RequestHeaders.TryGetValue(request, policy.Name, out var header) ? HashKeys.Hash(header) : null,
+                HashPolicyKind.ChannelId => channelId,
+                _ => null,
+            };
+
+            if (value is null)
+            {
+                continue;
+            }
+
+            // Combine successive hashes the way Envoy does: rotate the running hash left by one, then xor.
+            hash = hasHash ? ((hash << 1) | (hash >> 63)) ^ value.Value : value.Value;
+            hasHash = true;
+            if (policy.Terminal)
+            {
+                break;
+            }
+        }
+
+        return new PickRequest(hash, hasHash);
+    }
+}
