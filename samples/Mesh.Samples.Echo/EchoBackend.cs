@@ -40,16 +40,27 @@ public sealed class EchoBackend : IAsyncDisposable
     /// <summary>Requests answered so far.</summary>
     public int Requests => State.Requests;
 
-    internal BackendState State { get; } = new();
+    /// <summary>TCP connections accepted so far.</summary>
+    public int Connections => Volatile.Read(ref State.ConnectionCount);
+
+    internal BackendState State { get; private set; } = new();
 
     /// <summary>Starts a backend; port 0 picks a free port.</summary>
     public static async Task<EchoBackend> StartAsync(string name, int port = 0, Action<WebApplicationBuilder>? configure = null, HttpProtocols protocols = HttpProtocols.Http2)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, o => o.Protocols = protocols));
-        builder.Services.AddGrpc();
         var state = new BackendState { Name = name };
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, o =>
+        {
+            o.Protocols = protocols;
+            o.Use(next => connection =>
+            {
+                Interlocked.Increment(ref state.ConnectionCount);
+                return next(connection);
+            });
+        }));
+        builder.Services.AddGrpc();
         builder.Services.AddSingleton(state);
         configure?.Invoke(builder);
         var app = builder.Build();
@@ -66,7 +77,7 @@ public sealed class EchoBackend : IAsyncDisposable
         app.MapGrpcService<EchoService>();
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var backend = new EchoBackend(app, name, new Uri(address).Port);
+        var backend = new EchoBackend(app, name, new Uri(address).Port) { State = state };
         state.Owner = backend;
         return backend;
     }
@@ -81,6 +92,8 @@ public sealed class EchoBackend : IAsyncDisposable
     internal sealed class BackendState
     {
         public int RequestCount;
+
+        public int ConnectionCount;
 
         public string Name { get; set; } = string.Empty;
 

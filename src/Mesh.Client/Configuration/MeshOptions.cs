@@ -26,6 +26,13 @@ public sealed class MeshOptions
 /// <summary>One service: its endpoints and how requests to it are balanced and routed.</summary>
 public sealed class MeshServiceOptions
 {
+    /// <summary>
+    /// The names callers address the service by, each <c>host</c> or <c>host:port</c> exactly as the caller
+    /// writes it (<c>http://catalog.internal:7070/</c> is <c>catalog.internal:7070</c>). Empty means the
+    /// service's key. Needed for names with a port, because configuration keys cannot contain <c>:</c>.
+    /// </summary>
+    public IList<string> Hosts { get; } = [];
+
     /// <summary>The service's endpoints. In appsettings.json each is <c>"host:port"</c> or an object.</summary>
     public IList<MeshEndpointOptions> Endpoints { get; } = [];
 

@@ -13,7 +13,7 @@ namespace Mesh.Client.Configuration.Internal;
 internal static class MeshConfigurationReader
 {
     private static readonly string[] RootKeys = ["Services"];
-    private static readonly string[] ServiceKeys = ["Endpoints", "LoadBalancing", "Localities", "Routes", "Protocol"];
+    private static readonly string[] ServiceKeys = ["Hosts", "Endpoints", "LoadBalancing", "Localities", "Routes", "Protocol"];
     private static readonly string[] EndpointKeys = ["Address", "Weight", "Region", "Zone", "SubZone", "Priority", "Health", "HashKey"];
     private static readonly string[] LoadBalancingKeys = ["Policy", "ChoiceCount", "MinRingSize", "MaxRingSize", "TableSize", "HashHeader", "Shuffle"];
     private static readonly string[] LocalityKeys = ["Weight"];
@@ -42,6 +42,10 @@ internal static class MeshConfigurationReader
     {
         CheckKeys(section, ServiceKeys, errors);
         service.Protocol = ReadEnum(section, "Protocol", service.Protocol, errors);
+        foreach (var host in section.GetSection("Hosts").GetChildren())
+        {
+            service.Hosts.Add(host.Value ?? string.Empty);
+        }
         foreach (var endpointSection in section.GetSection("Endpoints").GetChildren())
         {
             var endpoint = new MeshEndpointOptions();

@@ -38,10 +38,11 @@ internal static class MeshOptionsCompiler
 
             var policy = CompilePolicy(service.LoadBalancing, path + ":LoadBalancing", errors);
             hashHeaders[name] = service.LoadBalancing.HashHeader;
-            if (service.Endpoints.Count > 0 && policy is not null)
+            if (service.Endpoints.Count > 0)
             {
-                var cluster = CompileCluster(name, service, policy, path, errors);
-                if (cluster is not null)
+                // Endpoints are checked even when the policy is invalid, so that one pass reports everything.
+                var cluster = CompileCluster(name, service, policy ?? RoundRobinPolicy.Instance, path, errors);
+                if (cluster is not null && policy is not null)
                 {
                     clusters[name] = cluster;
                 }
@@ -49,6 +50,7 @@ internal static class MeshOptionsCompiler
         }
 
         var services = new Dictionary<string, MeshService>(StringComparer.OrdinalIgnoreCase);
+        var hostOwners = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, service) in options.Services)
         {
             if (!IsValidServiceName(name))
@@ -79,7 +81,27 @@ internal static class MeshOptionsCompiler
                 });
             }
 
-            services[name] = new MeshService { Name = name, Routes = routes };
+            var compiled = new MeshService { Name = name, Routes = routes };
+            var hosts = service.Hosts.Count == 0 ? [name] : service.Hosts;
+            for (var h = 0; h < hosts.Count; h++)
+            {
+                var host = hosts[h]?.Trim() ?? string.Empty;
+                var hostPath = service.Hosts.Count == 0 ? path : $"{path}:Hosts:{h}";
+                if (service.Hosts.Count > 0 && !IsValidHost(host))
+                {
+                    errors.Add(new(hostPath, host, "expected host or host:port"));
+                    continue;
+                }
+
+                if (hostOwners.TryGetValue(host, out var owner))
+                {
+                    errors.Add(new(hostPath, host, $"service '{owner}' already answers to this name"));
+                    continue;
+                }
+
+                hostOwners[host] = name;
+                services[host] = compiled;
+            }
         }
 
         if (errors.Count > 0)
@@ -383,6 +405,22 @@ internal static class MeshOptionsCompiler
 
     private static bool IsCatchAll(MeshRoute route) =>
         route.Match.Headers.Count == 0 && route.Match.Path.Kind == PathMatchKind.Prefix && route.Match.Path.Value is "" or "/";
+
+    private static bool IsValidHost(string host)
+    {
+        if (host.Length == 0)
+        {
+            return false;
+        }
+
+        var colon = host.LastIndexOf(':');
+        if (colon < 0 || host.StartsWith('[') && host.EndsWith(']'))
+        {
+            return IsValidServiceName(host);
+        }
+
+        return TryParseAddress(host, out _, out _, out _);
+    }
 
     private static bool IsValidServiceName(string name) =>
         name.Length > 0 && !name.Any(c => char.IsWhiteSpace(c) || c is '/' or '?' or '#' or '@');

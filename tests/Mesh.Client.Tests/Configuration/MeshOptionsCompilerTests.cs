@@ -1,0 +1,166 @@
+using Mesh.Client.Configuration;
+using Mesh.Client.Configuration.Internal;
+using Mesh.Client.Model;
+using Microsoft.Extensions.Configuration;
+
+namespace Mesh.Client.Tests.Configuration;
+
+public class MeshOptionsCompilerTests
+{
+    private static MeshCompilation Compile(string json, string section = "Mesh")
+    {
+        var configuration = new ConfigurationBuilder().AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(json))).Build();
+        var options = new MeshOptions();
+        MeshConfigurationReader.Read(configuration.GetSection(section), options);
+        return MeshOptionsCompiler.Compile(options, "test");
+    }
+
+    private static string Errors(string json) => string.Join("\n", Compile(json).Errors.Select(e => e.ToString()));
+
+    [Fact]
+    public void Compile_PortNotANumber_NamesPathAndValue()
+    {
+        var errors = Compile("""{ "Mesh": { "Services": { "catalog": { "Endpoints": [ "127.0.0.1:5001", "localhost:abc" ] } } } }""").Errors;
+
+        var error = Assert.Single(errors);
+        Assert.Equal("Mesh:Services:catalog:Endpoints:1 'localhost:abc': port is not a number", error.ToString());
+    }
+
+    [Theory]
+    [InlineData("""{ "Endpoints": [ "localhost" ] }""", "Mesh:Services:svc:Endpoints:0 'localhost': missing port; expected host:port")]
+    [InlineData("""{ "Endpoints": [ "localhost:70000" ] }""", "Mesh:Services:svc:Endpoints:0 'localhost:70000': port must be between 1 and 65535")]
+    [InlineData("""{ "Endpoints": [ "" ] }""", "Mesh:Services:svc:Endpoints:0 '': address is empty; expected host:port")]
+    [InlineData("""{ "Endpoints": [ "::1:80" ] }""", "Mesh:Services:svc:Endpoints:0 '::1:80': an IPv6 address must be in brackets, e.g. [::1]:5001")]
+    [InlineData("""{ "Endpoints": [ { "Address": "a:1", "Weight": 0 } ] }""", "Mesh:Services:svc:Endpoints:0:Weight '0': weight must be 1 or more")]
+    [InlineData("""{ "Endpoints": [ { "Address": "a:1", "Weight": "heavy" } ] }""", "Mesh:Services:svc:Endpoints:0:Weight 'heavy': not a whole number")]
+    [InlineData("""{ "Endpoints": [ { "Address": "a:1", "Priority": -1 } ] }""", "Mesh:Services:svc:Endpoints:0:Priority '-1': priority must be 0 or more")]
+    [InlineData("""{ "Endpoints": [ { "Address": "a:1", "Health": "sick" } ] }""", "Mesh:Services:svc:Endpoints:0:Health 'sick': unknown health")]
+    [InlineData("""{ "Endpoints": [ "a:1", "A:1" ] }""", "Mesh:Services:svc:Endpoints:1 'A:1': duplicate endpoint; already listed at Endpoints:0")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "LoadBalancing": "fastest" }""", "Mesh:Services:svc:LoadBalancing:Policy 'fastest': unknown load-balancing policy")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "LoadBalancing": { "Policy": "least_request", "ChoiceCount": 1 } }""", "Mesh:Services:svc:LoadBalancing:ChoiceCount '1': choice count must be 2 or more")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "LoadBalancing": { "Policy": "ring_hash", "MinRingSize": 4096, "MaxRingSize": 1024 } }""", "Mesh:Services:svc:LoadBalancing:MinRingSize '4096': minimum ring size is larger than MaxRingSize (1024)")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "LoadBalancing": { "Policy": "ring_hash", "MaxRingSize": 9000000 } }""", "Mesh:Services:svc:LoadBalancing:MaxRingSize '9000000': ring size must be between 1 and 8388608")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "LoadBalancing": { "Policy": "maglev", "TableSize": 65536 } }""", "Mesh:Services:svc:LoadBalancing:TableSize '65536': table size must be a prime")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "Protocol": "http3" }""", "Mesh:Services:svc:Protocol 'http3': expected one of Auto, Http1, Http2")]
+    [InlineData("""{ "Endpionts": [ "a:1" ] }""", "Mesh:Services:svc:Endpionts: unknown setting 'Endpionts'; expected one of Hosts, Endpoints")]
+    [InlineData("""{ }""", "Mesh:Services:svc: service has neither Endpoints nor Routes")]
+    [InlineData("""{ "Hosts": [ "svc:http" ], "Endpoints": [ "a:1" ] }""", "Mesh:Services:svc:Hosts:0 'svc:http': expected host or host:port")]
+    [InlineData("""{ "Endpoints": [ { "Address": "a:1", "Zone": "z1" } ], "Localities": { "z2": { "Weight": 2 } } }""", "Mesh:Services:svc:Localities:z2: no endpoint of this service is in zone 'z2'")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "Routes": [ { "Cluster": "nowhere" } ] }""", "Mesh:Services:svc:Routes:0:Cluster 'nowhere': no service named 'nowhere' in Mesh:Services")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "Routes": [ { "Match": { "PathPrefix": "/a" } } ] }""", "Mesh:Services:svc:Routes:0: route has no destination; set Cluster or WeightedClusters")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "Routes": [ { "Cluster": "svc", "WeightedClusters": { "svc": 1 } } ] }""", "Mesh:Services:svc:Routes:0: set Cluster or WeightedClusters, not both")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "Routes": [ { "WeightedClusters": { "svc": 0 } } ] }""", "Mesh:Services:svc:Routes:0:WeightedClusters: the weights add up to 0")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "Routes": [ { "Match": { "PathRegex": "/a(" }, "Cluster": "svc" } ] }""", "Mesh:Services:svc:Routes:0:Match:PathRegex '/a(': invalid regular expression")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "Routes": [ { "Match": { "Path": "/a", "PathPrefix": "/b" }, "Cluster": "svc" } ] }""", "Mesh:Services:svc:Routes:0:Match: set at most one of PathPrefix, Path and PathRegex")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "Routes": [ { "Match": { "Headers": { "x": { "Exact": "1", "Prefix": "2" } } }, "Cluster": "svc" } ] }""", "Mesh:Services:svc:Routes:0:Match:Headers:x: set exactly one of Exact, Prefix, Suffix, Contains, Regex and Present")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "Routes": [ { "Match": { "CaseSensitive": "maybe" }, "Cluster": "svc" } ] }""", "Mesh:Services:svc:Routes:0:Match:CaseSensitive 'maybe': not true or false")]
+    public void Compile_InvalidValue_NamesPathValueAndProblem(string service, string expected)
+    {
+        var errors = Errors($$"""{ "Mesh": { "Services": { "svc": {{service}} } } }""");
+
+        Assert.Contains(expected, errors, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Compile_SeveralErrors_ReportsEveryOne()
+    {
+        var errors = Compile("""
+            { "Mesh": { "Services": {
+                "a": { "Endpoints": [ "x:1", "y:z" ], "LoadBalancing": "nope" },
+                "b": { "Endpoints": [ { "Address": "q:2", "Weight": -3 } ] } } } }
+            """).Errors.Select(e => e.Path).ToArray();
+
+        Assert.Contains("Mesh:Services:a:Endpoints:1", errors);
+        Assert.Contains("Mesh:Services:a:LoadBalancing:Policy", errors);
+        Assert.Contains("Mesh:Services:b:Endpoints:0:Weight", errors);
+    }
+
+    [Fact]
+    public void Compile_CustomSection_ErrorPathsStartWithSectionPath()
+    {
+        var errors = Compile("""{ "Platform": { "Mesh": { "Services": { "svc": { "Endpoints": [ "a:b" ] } } } } }""", "Platform:Mesh").Errors;
+
+        Assert.Equal("Platform:Mesh:Services:svc:Endpoints:0 'a:b': port is not a number", Assert.Single(errors).ToString());
+    }
+
+    [Fact]
+    public void Compile_FullConfiguration_BuildsTheModel()
+    {
+        var result = Compile("""
+            { "Mesh": { "Services": {
+                "catalog": {
+                  "Protocol": "Http2",
+                  "LoadBalancing": { "Policy": "ring_hash", "HashHeader": "x-user", "MinRingSize": 2048 },
+                  "Localities": { "z1": { "Weight": 3 } },
+                  "Endpoints": [
+                    "10.0.0.1:80",
+                    { "Address": "10.0.0.2:80", "Weight": 5, "Zone": "z1", "Region": "r1", "HashKey": "two" },
+                    { "Address": "[::1]:81", "Priority": 7, "Health": "DRAINING" }
+                  ],
+                  "Routes": [
+                    { "Name": "beta", "Match": { "PathPrefix": "/v2", "Headers": { "x-beta": "true", "x-tier": { "Regex": "gold|silver" } } }, "WeightedClusters": { "catalog": 90, "catalog-v2": 10 } }
+                  ]
+                },
+                "catalog-v2": { "Endpoints": [ "10.0.1.1:80" ] }
+            } } }
+            """);
+
+        Assert.Empty(result.Errors);
+        var snapshot = result.Snapshot!;
+        var cluster = snapshot.Clusters["catalog"];
+        Assert.Equal(UpstreamProtocol.Http2, cluster.Protocol);
+        Assert.Equal(new RingHashPolicy { MinRingSize = 2048 }, cluster.LoadBalancing);
+
+        // Priorities 0 and 7 are ranked into 0 and 1.
+        Assert.Equal(2, cluster.Priorities.Count);
+        var first = cluster.Priorities[0].Localities;
+        Assert.Equal(2, first.Count);
+        Assert.Equal(new LocalityName(), first[0].Name);
+        Assert.Equal(1u, first[0].Weight);
+        Assert.Equal(new LocalityName("r1", "z1"), first[1].Name);
+        Assert.Equal(3u, first[1].Weight);
+        Assert.Equal(new MeshEndpoint { Host = "10.0.0.2", Port = 80, Weight = 5, HashKey = "two" }, first[1].Endpoints[0]);
+        var drained = cluster.Priorities[1].Localities[0].Endpoints[0];
+        Assert.Equal(("::1", 81, EndpointHealth.Draining), (drained.Host, drained.Port, drained.Health));
+        Assert.Equal("[::1]:81", drained.Address);
+
+        var routes = snapshot.Services["catalog"].Routes;
+        Assert.Equal(2, routes.Count);
+        Assert.Equal("beta", routes[0].Name);
+        Assert.Equal(new PathMatch(PathMatchKind.Prefix, "/v2"), routes[0].Match.Path);
+        Assert.Equal(2, routes[0].Match.Headers.Count);
+        Assert.Equal([new WeightedCluster("catalog", 90), new WeightedCluster("catalog-v2", 10)], routes[0].Clusters);
+        Assert.Equal([new HashPolicy(HashPolicyKind.Header, "x-user")], routes[0].HashPolicies);
+
+        // The service's own endpoints take what the explicit routes do not.
+        Assert.Equal("default", routes[1].Name);
+        Assert.Equal(RouteMatch.Any, routes[1].Match);
+        Assert.Equal([new WeightedCluster("catalog")], routes[1].Clusters);
+    }
+
+    [Fact]
+    public void Compile_RouterServiceWithoutEndpoints_HasNoDefaultRoute()
+    {
+        var result = Compile("""
+            { "Mesh": { "Services": {
+                "shop": { "Routes": [ { "Match": { "PathPrefix": "/api" }, "Cluster": "api" } ] },
+                "api": { "Endpoints": [ "10.0.0.1:80" ] } } } }
+            """);
+
+        Assert.Empty(result.Errors);
+        Assert.Single(result.Snapshot!.Services["shop"].Routes);
+        Assert.False(result.Snapshot.Clusters.ContainsKey("shop"));
+    }
+
+    [Fact]
+    public void Compile_CodeConfiguredOptions_UseTheSameRules()
+    {
+        var options = new MeshOptions();
+        options.Services["catalog"] = new MeshServiceOptions();
+        options.Services["catalog"].Endpoints.Add(new MeshEndpointOptions { Address = "localhost:abc" });
+
+        var error = Assert.Single(MeshOptionsCompiler.Compile(options, "1").Errors);
+
+        Assert.Equal("Mesh:Services:catalog:Endpoints:0 'localhost:abc': port is not a number", error.ToString());
+    }
+}
