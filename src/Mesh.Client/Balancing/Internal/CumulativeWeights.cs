@@ -1,6 +1,9 @@
 namespace Mesh.Client.Balancing.Internal;
 
-/// <summary>Draws an index in proportion to its weight: one random number and a binary search.</summary>
+/// <summary>
+/// Draws an index in proportion to its weight: one random number and a binary search. A weight of 0 is
+/// never drawn (an xDS weighted cluster of weight 0 gets no traffic).
+/// </summary>
 internal sealed class CumulativeWeights
 {
     private readonly ulong[]? _upperBounds;
@@ -21,11 +24,17 @@ internal sealed class CumulativeWeights
             ulong sum = 0;
             for (var i = 0; i < weights.Length; i++)
             {
-                sum += Math.Max(1u, weights[i]);
+                sum += weights[i];
                 _upperBounds[i] = sum;
             }
 
             Total = sum;
+            if (sum == 0)
+            {
+                // Nothing has weight: treat every index alike rather than divide by zero.
+                _upperBounds = null;
+                Total = (ulong)weights.Length;
+            }
         }
         else
         {

@@ -23,7 +23,8 @@ internal sealed class LeastRequestPicker : EndpointPicker
         }
 
         _draw = new CumulativeWeights(_weights);
-        _choiceCount = Math.Max(2, choiceCount);
+        // gRPC caps choice_count at 10 (gRFC A48); more candidates only cost time.
+        _choiceCount = Math.Clamp(choiceCount, 2, 10);
         _random = random;
     }
 

@@ -38,7 +38,7 @@ internal sealed class RingHashPicker : EndpointPicker
         }
 
         // The smallest endpoint gets at least one point per 1/min_ring_size share; the ring never exceeds
-        // max_ring_size.
+        // max_ring_size (the bound on placed points guards against the running total's rounding).
         var scale = Math.Min(Math.Ceiling(minNormalized * policy.MinRingSize) / minNormalized, policy.MaxRingSize);
         var size = (int)Math.Ceiling(scale);
         var points = new List<(ulong Hash, int Owner)>(size);
@@ -48,7 +48,7 @@ internal sealed class RingHashPicker : EndpointPicker
         {
             target += scale * (Weight(candidates[i]) / total);
             var key = candidates[i].HashKey;
-            for (var n = 0; placed < target; n++, placed++)
+            for (var n = 0; placed < target && placed < size; n++, placed++)
             {
                 points.Add((HashKeys.Hash(key + "_" + n.ToString(CultureInfo.InvariantCulture)), i));
             }

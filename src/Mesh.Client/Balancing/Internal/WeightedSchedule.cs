@@ -33,9 +33,11 @@ internal static class WeightedSchedule
             var w = scaled[i];
             for (var k = 0; k < w; k++)
             {
-                // The k-th turn of index i is due at (k + 0.5) / w of a cycle; a small per-index offset
-                // keeps ties in a stable order.
-                keys[at] = ((k + 0.5) / w) + (i * 1e-12);
+                // The k-th turn of index i is due at (k + phase_i) / w of a cycle. Each index has its own
+                // phase, so that indexes of equal weight interleave with the others instead of bunching
+                // up; the tiny per-index term keeps exact ties in a stable order.
+                var phase = (i + 0.5) / scaled.Length;
+                keys[at] = ((k + phase) / w) + (i * 1e-12);
                 items[at] = i;
                 at++;
             }
