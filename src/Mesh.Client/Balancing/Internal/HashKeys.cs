@@ -3,7 +3,7 @@ using System.Text;
 
 namespace Mesh.Client.Balancing.Internal;
 
-/// <summary>xxHash64 over the UTF-8 bytes of a string, without allocating for short strings.</summary>
+/// <summary>xxHash64 over the UTF-8 bytes of a string, without allocating (long values use a pooled buffer).</summary>
 internal static class HashKeys
 {
     public static ulong Hash(string value, long seed = 0) => Hash(value.AsSpan(), seed);
@@ -18,7 +18,15 @@ internal static class HashKeys
             return XxHash64.HashToUInt64(buffer[..written], seed);
         }
 
-        var bytes = Encoding.UTF8.GetBytes(value.ToArray());
-        return XxHash64.HashToUInt64(bytes, seed);
+        var rented = System.Buffers.ArrayPool<byte>.Shared.Rent(max);
+        try
+        {
+            var count = Encoding.UTF8.GetBytes(value, rented);
+            return XxHash64.HashToUInt64(rented.AsSpan(0, count), seed);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 }

@@ -50,6 +50,12 @@ internal sealed partial class MeshHttpHandler : DelegatingHandler
         }
 
         var host = uri.Host;
+        if (host.Length > 256)
+        {
+            // Longer than any DNS name: look it up without the stack buffer.
+            return table.Services.TryGetValue(uri.Authority, out service!);
+        }
+
         Span<char> authority = stackalloc char[host.Length + 6];
         host.AsSpan().CopyTo(authority);
         authority[host.Length] = ':';
@@ -60,13 +66,17 @@ internal sealed partial class MeshHttpHandler : DelegatingHandler
 
     private async Task<HttpResponseMessage> SendToMeshAsync(HttpRequestMessage request, Uri original, ServiceRouteTable service, CancellationToken cancellationToken)
     {
-        var path = original.AbsolutePath;
+        // One string serves both route matching (the path, without the query) and the rewritten address.
+        var pathAndQuery = original.PathAndQuery;
+        var query = pathAndQuery.IndexOf('?', StringComparison.Ordinal);
+        var path = query < 0 ? pathAndQuery.AsSpan() : pathAndQuery.AsSpan(0, query);
         var route = service.Match(path, request);
         if (route is null)
         {
-            Log.NoRoute(_logger, service.Name, path);
+            var pathText = path.ToString();
+            Log.NoRoute(_logger, service.Name, pathText);
             throw new MeshRequestException(service.Name, MeshFailureReason.NoRoute,
-                $"No route of mesh service '{service.Name}' matches {request.Method} {path}.");
+                $"No route of mesh service '{service.Name}' matches {request.Method} {pathText}.");
         }
 
         var cluster = route.Clusters[route.ChooseCluster(_runtime.Random)];
@@ -79,8 +89,12 @@ internal sealed partial class MeshHttpHandler : DelegatingHandler
         }
 
         var prefix = original.Scheme == Uri.UriSchemeHttps ? endpoint.HttpsPrefix : endpoint.HttpPrefix;
-        request.RequestUri = new Uri(prefix + original.PathAndQuery, UriKind.Absolute);
-        request.Headers.Host ??= original.IsDefaultPort ? original.Host : original.Authority;
+        request.RequestUri = new Uri(prefix + pathAndQuery, UriKind.Absolute);
+        if (!request.Headers.NonValidated.Contains("Host"))
+        {
+            // Unvalidated: the authority came from a Uri the runtime already parsed.
+            request.Headers.TryAddWithoutValidation("Host", original.IsDefaultPort ? original.Host : original.Authority);
+        }
         switch (cluster.Config.Protocol)
         {
             case UpstreamProtocol.Http2:

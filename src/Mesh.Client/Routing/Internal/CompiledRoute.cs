@@ -30,7 +30,7 @@ internal sealed class CompiledRoute
     /// <summary>The route's clusters, in the order of <see cref="MeshRoute.Clusters"/>.</summary>
     public ClusterRuntime[] Clusters { get; }
 
-    public bool IsMatch(string path, HttpRequestMessage request)
+    public bool IsMatch(ReadOnlySpan<char> path, HttpRequestMessage request)
     {
         if (!_path.IsMatch(path))
         {

@@ -24,7 +24,7 @@ internal sealed class PathMatcher
 
     public bool MatchesEverything => _kind == PathMatchKind.Prefix && (_value.Length == 0 || _value == "/");
 
-    public bool IsMatch(string path) => _kind switch
+    public bool IsMatch(ReadOnlySpan<char> path) => _kind switch
     {
         PathMatchKind.Prefix => path.StartsWith(_value, _comparison),
         PathMatchKind.Exact => path.Equals(_value, _comparison),

@@ -11,14 +11,14 @@ internal sealed class ServiceRouteTable(MeshService config, CompiledRoute[] rout
 
     public CompiledRoute[] Routes { get; } = routes;
 
-    public CompiledRoute? Match(string path, HttpRequestMessage request)
+    public CompiledRoute? Match(ReadOnlySpan<char> path, HttpRequestMessage request)
     {
         var index = MatchIndex(path, request);
         return index < 0 ? null : Routes[index];
     }
 
     /// <summary>The index of the first route that matches, or -1.</summary>
-    public int MatchIndex(string path, HttpRequestMessage request)
+    public int MatchIndex(ReadOnlySpan<char> path, HttpRequestMessage request)
     {
         var routes = Routes;
         for (var i = 0; i < routes.Length; i++)

@@ -1,0 +1,23 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Running;
+using Perfolizer.Horology;
+
+// One short job for every benchmark, so the whole suite runs in a few minutes on a 2-core box:
+// one process per case, 3 warm-up and 5 measured iterations of about 250 ms each. Options such as
+// --warmupCount, --iterationCount and --iterationTime on the command line override these.
+//
+// DOTNET_GCDynamicAdaptationMode=0 turns off DATAS (dynamic adaptation of the server GC to the
+// application's size): under it the allocation counters BenchmarkDotNet reads can go backwards, which
+// shows up as odd or negative "Allocated" figures.
+var job = Job.Default
+    .WithLaunchCount(1)
+    .WithWarmupCount(3)
+    .WithIterationCount(5)
+    .WithIterationTime(TimeInterval.FromMilliseconds(250))
+    .WithEnvironmentVariable("DOTNET_GCDynamicAdaptationMode", "0")
+    .AsDefault();
+
+var config = DefaultConfig.Instance.AddJob(job);
+
+BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);
