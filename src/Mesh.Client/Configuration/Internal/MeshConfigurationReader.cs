@@ -159,7 +159,14 @@ internal static class MeshConfigurationReader
         }
     }
 
-    private static int ReadInt(IConfigurationSection section, string key, int fallback, List<MeshConfigurationError> errors)
+    private static int ReadInt(IConfigurationSection section, string key, int fallback, List<MeshConfigurationError> errors) =>
+        ReadNumber(section, key, fallback, errors);
+
+    private static long ReadLong(IConfigurationSection section, string key, long fallback, List<MeshConfigurationError> errors) =>
+        ReadNumber(section, key, fallback, errors);
+
+    private static T ReadNumber<T>(IConfigurationSection section, string key, T fallback, List<MeshConfigurationError> errors)
+        where T : struct, System.Numerics.IBinaryInteger<T>
     {
         var raw = section[key];
         if (raw is null)
@@ -167,24 +174,7 @@ internal static class MeshConfigurationReader
             return fallback;
         }
 
-        if (int.TryParse(raw, NumberStyles.AllowLeadingSign | NumberStyles.AllowLeadingWhite | NumberStyles.AllowTrailingWhite, CultureInfo.InvariantCulture, out var value))
-        {
-            return value;
-        }
-
-        errors.Add(new MeshConfigurationError(section.GetSection(key).Path, raw, "not a whole number"));
-        return fallback;
-    }
-
-    private static long ReadLong(IConfigurationSection section, string key, long fallback, List<MeshConfigurationError> errors)
-    {
-        var raw = section[key];
-        if (raw is null)
-        {
-            return fallback;
-        }
-
-        if (long.TryParse(raw, NumberStyles.AllowLeadingSign | NumberStyles.AllowLeadingWhite | NumberStyles.AllowTrailingWhite, CultureInfo.InvariantCulture, out var value))
+        if (T.TryParse(raw, NumberStyles.AllowLeadingSign | NumberStyles.AllowLeadingWhite | NumberStyles.AllowTrailingWhite, CultureInfo.InvariantCulture, out var value))
         {
             return value;
         }
