@@ -16,11 +16,38 @@ public sealed class MeshOptions
     /// <summary>Services by name. The name is what callers address: <c>http://catalog/...</c> or <c>xds:///catalog</c>.</summary>
     public IDictionary<string, MeshServiceOptions> Services { get; } = new Dictionary<string, MeshServiceOptions>(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>The xDS control plane, when there is one.</summary>
+    public MeshXdsOptions Xds { get; set; } = new();
+
     /// <summary>The configuration path that error messages start with; the bound section's path, else <c>Mesh</c>.</summary>
     internal string ConfigurationPath { get; set; } = SectionName;
 
     /// <summary>Values the binder could not convert, reported by validation with their paths.</summary>
     internal List<MeshConfigurationError> BindingErrors { get; } = [];
+}
+
+/// <summary>
+/// How the mesh uses an xDS control plane. The control plane is found through the gRPC bootstrap:
+/// <c>GRPC_XDS_BOOTSTRAP</c> (a file), then <c>GRPC_XDS_BOOTSTRAP_CONFIG</c> (JSON), then <see cref="Bootstrap"/>.
+/// </summary>
+public sealed class MeshXdsOptions
+{
+    /// <summary>Istio's service names, with and without a port.</summary>
+    public static IReadOnlyList<string> DefaultHttpHosts { get; } = ["*.svc.cluster.local", "*.svc.cluster.local:*"];
+
+    /// <summary>A bootstrap file path, or the bootstrap JSON itself (starting with <c>{</c>). Used only when neither environment variable is set.</summary>
+    public string? Bootstrap { get; set; }
+
+    /// <summary>
+    /// Which HttpClient hosts are asked of the control plane: patterns where <c>*</c> stands for any run of
+    /// characters, matched against <c>host</c> or <c>host:port</c> as the request writes it. A host that
+    /// matches none is never looked up, so requests to it are not slowed. Defaults to
+    /// <see cref="DefaultHttpHosts"/> when empty. gRPC <c>xds:///</c> targets are always asked.
+    /// </summary>
+    public IList<string> HttpHosts { get; } = [];
+
+    /// <summary>How long the first request for a name waits for its configuration (or less, by its own deadline). Default 15 s, gRPC's does-not-exist timer.</summary>
+    public TimeSpan ConfigWaitTimeout { get; set; } = TimeSpan.FromSeconds(15);
 }
 
 /// <summary>One service: its endpoints and how requests to it are balanced and routed.</summary>

@@ -15,7 +15,11 @@ internal sealed class MeshRuntime
 {
     private static readonly StringComparer NameComparer = StringComparer.OrdinalIgnoreCase;
 
+    /// <summary>The name of the appsettings.json source, which wins name clashes with other sources.</summary>
+    public const string ConfigurationSource = "appsettings";
+
     private readonly Lock _publishLock = new();
+    private readonly Dictionary<string, SourceTable> _sources = new(StringComparer.Ordinal);
     private readonly Lock _subscribersLock = new();
     private readonly MeshRandom _random;
     private MeshTable _table = MeshTable.Empty;
@@ -51,57 +55,24 @@ internal sealed class MeshRuntime
         return new Subscription(this, subscriber);
     }
 
-    /// <summary>Compiles <paramref name="snapshot"/> and makes it the table in force.</summary>
-    public MeshTable Publish(MeshSnapshot snapshot)
+    /// <summary>Compiles <paramref name="snapshot"/> as the whole configuration of its source (<see cref="MeshSnapshot.Source"/>) and makes the merged result the table in force.</summary>
+    public MeshTable Publish(MeshSnapshot snapshot) => Publish(snapshot.Source, snapshot);
+
+    /// <summary>
+    /// Replaces the configuration of one source and publishes the merged table. Services of several
+    /// sources are merged by name, the <c>appsettings</c> source first (local configuration overrides the
+    /// control plane); each source's routes only ever reach that source's clusters.
+    /// </summary>
+    public MeshTable Publish(string source, MeshSnapshot snapshot)
     {
         MeshTable table;
         CancellationTokenSource previousSource;
         lock (_publishLock)
         {
-            var previous = _table;
-            var clusters = new Dictionary<string, ClusterRuntime>(NameComparer);
-            foreach (var (name, cluster) in snapshot.Clusters)
-            {
-                clusters[name] = previous.Clusters.TryGetValue(name, out var old) && ModelEquality.ClusterEquals(old.Config, cluster)
-                    ? old
-                    : BuildCluster(cluster, previous.Clusters.GetValueOrDefault(name));
-            }
-
-            var services = new Dictionary<string, ServiceRouteTable>(NameComparer);
-            foreach (var (name, service) in snapshot.Services)
-            {
-                var routes = new CompiledRoute[service.Routes.Count];
-                for (var r = 0; r < routes.Length; r++)
-                {
-                    var route = service.Routes[r];
-                    var targets = new ClusterRuntime[route.Clusters.Count];
-                    for (var c = 0; c < targets.Length; c++)
-                    {
-                        var clusterName = route.Clusters[c].Cluster;
-                        if (!clusters.TryGetValue(clusterName, out var target))
-                        {
-                            // Sources publish complete configurations; a dangling reference still fails
-                            // only the requests that take it, with "no endpoints".
-                            target = BuildCluster(
-                                new MeshCluster { Name = clusterName, LoadBalancing = RoundRobinPolicy.Instance, Priorities = [] },
-                                previous: null);
-                            clusters[clusterName] = target;
-                        }
-
-                        targets[c] = target;
-                    }
-
-                    routes[r] = new CompiledRoute(route, targets);
-                }
-
-                services[name] = new ServiceRouteTable(service, routes);
-            }
-
-            table = new MeshTable(
-                snapshot,
-                services.ToFrozenDictionary(NameComparer),
-                clusters.ToFrozenDictionary(NameComparer),
-                previous.Generation + 1);
+            _sources.TryGetValue(source, out var previous);
+            var compiled = Compile(snapshot, previous);
+            _sources[source] = compiled;
+            table = Merge(_table.Generation + 1);
             Volatile.Write(ref _table, table);
 
             previousSource = _changeSource;
@@ -116,6 +87,115 @@ internal sealed class MeshRuntime
         previousSource.Cancel();
         previousSource.Dispose();
         return table;
+    }
+
+    private SourceTable Compile(MeshSnapshot snapshot, SourceTable? previous)
+    {
+        var clusters = new Dictionary<string, ClusterRuntime>(NameComparer);
+        foreach (var (name, cluster) in snapshot.Clusters)
+        {
+            ClusterRuntime? old = null;
+            previous?.Clusters.TryGetValue(name, out old);
+            clusters[name] = old is not null && ModelEquality.ClusterEquals(old.Config, cluster)
+                ? old
+                : BuildCluster(cluster, old);
+        }
+
+        // Compiled matchers (regular expressions among them) are kept for routes the source hands over
+        // unchanged, so that an endpoint update does not recompile every route.
+        var matchers = new Dictionary<MeshRoute, RouteMatcher>(ReferenceEqualityComparer.Instance);
+        var services = new Dictionary<string, ServiceRouteTable>(NameComparer);
+        var byService = new Dictionary<MeshService, ServiceRouteTable>(ReferenceEqualityComparer.Instance);
+        foreach (var (name, service) in snapshot.Services)
+        {
+            if (byService.TryGetValue(service, out var shared))
+            {
+                services[name] = shared;
+                continue;
+            }
+
+            var routes = new CompiledRoute[service.Routes.Count];
+            for (var r = 0; r < routes.Length; r++)
+            {
+                var route = service.Routes[r];
+                var targets = new ClusterRuntime[route.Clusters.Count];
+                for (var c = 0; c < targets.Length; c++)
+                {
+                    var clusterName = route.Clusters[c].Cluster;
+                    if (!clusters.TryGetValue(clusterName, out var target))
+                    {
+                        // Sources publish complete configurations; a dangling reference still fails
+                        // only the requests that take it, with "no endpoints".
+                        target = BuildCluster(
+                            new MeshCluster { Name = clusterName, LoadBalancing = RoundRobinPolicy.Instance, Priorities = [] },
+                            previous: null);
+                        clusters[clusterName] = target;
+                    }
+
+                    targets[c] = target;
+                }
+
+                if (!matchers.TryGetValue(route, out var matcher) && (previous is null || !previous.Matchers.TryGetValue(route, out matcher)))
+                {
+                    matcher = new RouteMatcher(route.Match);
+                }
+
+                matchers[route] = matcher;
+                routes[r] = new CompiledRoute(route, matcher, targets);
+            }
+
+            var table = new ServiceRouteTable(service, routes);
+            byService[service] = table;
+            services[name] = table;
+        }
+
+        return new SourceTable(snapshot, clusters, services, matchers);
+    }
+
+    private MeshTable Merge(long generation)
+    {
+        if (_sources.Count == 1)
+        {
+            var only = _sources.Values.First();
+            return new MeshTable(
+                only.Snapshot,
+                only.Services.ToFrozenDictionary(NameComparer),
+                only.Clusters.ToFrozenDictionary(NameComparer),
+                generation);
+        }
+
+        var ordered = _sources.OrderBy(s => s.Key == ConfigurationSource ? 0 : 1).ThenBy(s => s.Key, StringComparer.Ordinal).Select(s => s.Value).ToArray();
+        var services = new Dictionary<string, ServiceRouteTable>(NameComparer);
+        var clusters = new Dictionary<string, ClusterRuntime>(NameComparer);
+        var modelServices = new Dictionary<string, MeshService>(NameComparer);
+        var modelClusters = new Dictionary<string, MeshCluster>(NameComparer);
+        foreach (var part in ordered)
+        {
+            foreach (var (name, service) in part.Services)
+            {
+                if (services.TryAdd(name, service))
+                {
+                    modelServices[name] = service.Config;
+                }
+            }
+
+            foreach (var (name, cluster) in part.Clusters)
+            {
+                if (clusters.TryAdd(name, cluster))
+                {
+                    modelClusters[name] = cluster.Config;
+                }
+            }
+        }
+
+        var snapshot = new MeshSnapshot
+        {
+            Version = string.Join(",", ordered.Select(p => $"{p.Snapshot.Source}:{p.Snapshot.Version}")),
+            Source = string.Join("+", ordered.Select(p => p.Snapshot.Source)),
+            Services = modelServices.ToFrozenDictionary(NameComparer),
+            Clusters = modelClusters.ToFrozenDictionary(NameComparer),
+        };
+        return new MeshTable(snapshot, services.ToFrozenDictionary(NameComparer), clusters.ToFrozenDictionary(NameComparer), generation);
     }
 
     private ClusterRuntime BuildCluster(MeshCluster cluster, ClusterRuntime? previous)
@@ -179,4 +259,11 @@ internal sealed class MeshRuntime
             }
         }
     }
+
+    /// <summary>One source's compiled share of the table.</summary>
+    private sealed record SourceTable(
+        MeshSnapshot Snapshot,
+        Dictionary<string, ClusterRuntime> Clusters,
+        Dictionary<string, ServiceRouteTable> Services,
+        Dictionary<MeshRoute, RouteMatcher> Matchers);
 }

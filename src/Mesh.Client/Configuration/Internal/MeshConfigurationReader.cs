@@ -12,7 +12,8 @@ namespace Mesh.Client.Configuration.Internal;
 /// </summary>
 internal static class MeshConfigurationReader
 {
-    private static readonly string[] RootKeys = ["Services"];
+    private static readonly string[] RootKeys = ["Services", "Xds"];
+    private static readonly string[] XdsKeys = ["Bootstrap", "HttpHosts", "ConfigWaitTimeout"];
     private static readonly string[] ServiceKeys = ["Hosts", "Endpoints", "LoadBalancing", "Localities", "Routes", "Protocol"];
     private static readonly string[] EndpointKeys = ["Address", "Weight", "Region", "Zone", "SubZone", "Priority", "Health", "HashKey"];
     private static readonly string[] LoadBalancingKeys = ["Policy", "ChoiceCount", "MinRingSize", "MaxRingSize", "TableSize", "HashHeader", "Shuffle"];
@@ -26,6 +27,19 @@ internal static class MeshConfigurationReader
         options.ConfigurationPath = section.Path;
         var errors = options.BindingErrors;
         CheckKeys(section, RootKeys, errors);
+        var xds = section.GetSection("Xds");
+        if (xds.Exists())
+        {
+            CheckKeys(xds, XdsKeys, errors);
+            options.Xds.Bootstrap = xds["Bootstrap"] ?? options.Xds.Bootstrap;
+            foreach (var host in xds.GetSection("HttpHosts").GetChildren())
+            {
+                options.Xds.HttpHosts.Add(host.Value ?? string.Empty);
+            }
+
+            options.Xds.ConfigWaitTimeout = ReadTimeSpan(xds, "ConfigWaitTimeout", options.Xds.ConfigWaitTimeout, errors);
+        }
+
         foreach (var serviceSection in section.GetSection("Services").GetChildren())
         {
             if (!options.Services.TryGetValue(serviceSection.Key, out var service))
@@ -180,6 +194,25 @@ internal static class MeshConfigurationReader
         }
 
         errors.Add(new MeshConfigurationError(section.GetSection(key).Path, raw, "not a whole number"));
+        return fallback;
+    }
+
+    private static TimeSpan ReadTimeSpan(IConfigurationSection section, string key, TimeSpan fallback, List<MeshConfigurationError> errors)
+    {
+        var raw = section[key];
+        if (raw is null)
+        {
+            return fallback;
+        }
+
+        // "15s" (the protobuf JSON form) or a .NET TimeSpan ("00:00:15").
+        if (Xds.Internal.XdsBootstrapParser.TryParseDuration(raw.Trim(), out var duration) ||
+            TimeSpan.TryParse(raw, CultureInfo.InvariantCulture, out duration))
+        {
+            return duration;
+        }
+
+        errors.Add(new MeshConfigurationError(section.GetSection(key).Path, raw, "not a duration; write \"15s\" or \"00:00:15\""));
         return fallback;
     }
 

@@ -104,6 +104,21 @@ internal static class MeshOptionsCompiler
             }
         }
 
+        var xdsPath = options.ConfigurationPath + ":Xds";
+        for (var i = 0; i < options.Xds.HttpHosts.Count; i++)
+        {
+            var pattern = options.Xds.HttpHosts[i];
+            if (string.IsNullOrWhiteSpace(pattern) || pattern.Any(c => char.IsWhiteSpace(c) || c is '/' or '?' or '#' or '@'))
+            {
+                errors.Add(new($"{xdsPath}:HttpHosts:{i}", pattern, "expected a host pattern such as *.svc.cluster.local"));
+            }
+        }
+
+        if (options.Xds.ConfigWaitTimeout <= TimeSpan.Zero)
+        {
+            errors.Add(new(xdsPath + ":ConfigWaitTimeout", options.Xds.ConfigWaitTimeout.ToString(), "must be positive"));
+        }
+
         if (errors.Count > 0)
         {
             return new MeshCompilation(null, errors);

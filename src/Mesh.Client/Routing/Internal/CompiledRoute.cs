@@ -3,32 +3,11 @@ using Mesh.Client.Model;
 
 namespace Mesh.Client.Routing.Internal;
 
-/// <summary>A route ready for the request path: compiled matchers and resolved clusters.</summary>
-internal sealed class CompiledRoute
+/// <summary>The compiled conditions of a route: path and headers. Built once per route and kept across tables.</summary>
+internal sealed class RouteMatcher(RouteMatch match)
 {
-    private readonly PathMatcher _path;
-    private readonly HeaderMatcher[] _headers;
-    private readonly CumulativeWeights? _weights;
-    private readonly HashPolicy[] _hashPolicies;
-
-    public CompiledRoute(MeshRoute config, ClusterRuntime[] clusters)
-    {
-        Config = config;
-        _path = new PathMatcher(config.Match.Path);
-        _headers = [.. config.Match.Headers.Select(h => new HeaderMatcher(h))];
-        Clusters = clusters;
-        if (clusters.Length > 1)
-        {
-            _weights = new CumulativeWeights([.. config.Clusters.Select(c => c.Weight)]);
-        }
-
-        _hashPolicies = [.. config.HashPolicies];
-    }
-
-    public MeshRoute Config { get; }
-
-    /// <summary>The route's clusters, in the order of <see cref="MeshRoute.Clusters"/>.</summary>
-    public ClusterRuntime[] Clusters { get; }
+    private readonly PathMatcher _path = new(match.Path);
+    private readonly HeaderMatcher[] _headers = [.. match.Headers.Select(h => new HeaderMatcher(h))];
 
     public bool IsMatch(ReadOnlySpan<char> path, HttpRequestMessage request)
     {
@@ -47,6 +26,39 @@ internal sealed class CompiledRoute
 
         return true;
     }
+}
+
+/// <summary>A route ready for the request path: compiled matchers and resolved clusters.</summary>
+internal sealed class CompiledRoute
+{
+    private readonly RouteMatcher _matcher;
+    private readonly CumulativeWeights? _weights;
+    private readonly HashPolicy[] _hashPolicies;
+
+    public CompiledRoute(MeshRoute config, ClusterRuntime[] clusters)
+        : this(config, new RouteMatcher(config.Match), clusters)
+    {
+    }
+
+    public CompiledRoute(MeshRoute config, RouteMatcher matcher, ClusterRuntime[] clusters)
+    {
+        Config = config;
+        _matcher = matcher;
+        Clusters = clusters;
+        if (clusters.Length > 1)
+        {
+            _weights = new CumulativeWeights([.. config.Clusters.Select(c => c.Weight)]);
+        }
+
+        _hashPolicies = [.. config.HashPolicies];
+    }
+
+    public MeshRoute Config { get; }
+
+    /// <summary>The route's clusters, in the order of <see cref="MeshRoute.Clusters"/>.</summary>
+    public ClusterRuntime[] Clusters { get; }
+
+    public bool IsMatch(ReadOnlySpan<char> path, HttpRequestMessage request) => _matcher.IsMatch(path, request);
 
     /// <summary>Chooses one of the route's clusters by weight and returns its index.</summary>
     public int ChooseCluster(MeshRandom random) => _weights is null ? 0 : _weights.Draw(random);
