@@ -11,7 +11,10 @@ using Mesh.Client.Internal;
 using Mesh.Client.ServiceDiscovery.Internal;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Mesh.Client.Xds.Internal;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.ServiceDiscovery;
 
@@ -76,6 +79,7 @@ public static partial class MeshServiceCollectionExtensions
         {
             var runtime = new MeshRuntime(sp.GetRequiredService<MeshRandom>());
             sp.GetRequiredService<ConfigurationMeshSource>().Start(runtime);
+            StartXds(sp, runtime);
             return runtime;
         });
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, MeshHostedService>());
@@ -109,6 +113,23 @@ public static partial class MeshServiceCollectionExtensions
                 options.ChannelOptionsActions.Add(channel => channel.Credentials ??= ChannelCredentials.Insecure);
             }
         });
+    }
+
+    /// <summary>Connects the mesh to the control plane the bootstrap names, if any.</summary>
+    private static void StartXds(IServiceProvider services, MeshRuntime runtime)
+    {
+        var options = services.GetRequiredService<IOptions<MeshOptions>>().Value;
+        var bootstrap = XdsBootstrapLoader.Load(Environment.GetEnvironmentVariable, options.Xds.Bootstrap, options.ConfigurationPath + ":Xds:Bootstrap");
+        if (bootstrap is null)
+        {
+            return;
+        }
+
+        var loggerFactory = services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
+        var client = new XdsClient(bootstrap, loggerFactory, services.GetService<TimeProvider>() ?? TimeProvider.System, runtime.Random);
+        IEnumerable<string> hosts = options.Xds.HttpHosts.Count > 0 ? options.Xds.HttpHosts : MeshXdsOptions.DefaultHttpHosts;
+        runtime.Discovery = new XdsMeshSource(client, runtime, hosts, options.Xds.ConfigWaitTimeout, loggerFactory.CreateLogger<XdsMeshSource>());
+        client.Start();
     }
 
     private sealed class MeshRegistrationMarker;

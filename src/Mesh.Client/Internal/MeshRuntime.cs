@@ -11,7 +11,7 @@ namespace Mesh.Client.Internal;
 /// one reference swap; readers never lock. Endpoint runtime state (requests in flight) is carried over
 /// from one table to the next for every endpoint that stays in its cluster.
 /// </summary>
-internal sealed class MeshRuntime
+internal sealed class MeshRuntime : IAsyncDisposable, IDisposable
 {
     private static readonly StringComparer NameComparer = StringComparer.OrdinalIgnoreCase;
 
@@ -35,6 +35,67 @@ internal sealed class MeshRuntime
 
     /// <summary>The table in force. One volatile read.</summary>
     public MeshTable Current => Volatile.Read(ref _table);
+
+    /// <summary>The dynamic source that can look names up on demand (the xDS client), if any.</summary>
+    public IMeshDiscovery? Discovery { get; set; }
+
+    /// <summary>
+    /// Asks the dynamic source for <paramref name="name"/> and waits until the table knows it (a service,
+    /// or a failure) or <paramref name="timeout"/> passes. Returns the table that knows it, or
+    /// <see langword="null"/> on timeout.
+    /// </summary>
+    public async Task<MeshTable?> WaitForNameAsync(string name, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var table = Current;
+        if (table.Knows(name))
+        {
+            return table;
+        }
+
+        Discovery?.Watch(name);
+        using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeoutSource.CancelAfter(timeout);
+        while (true)
+        {
+            // Take the token before reading the table, so that a publication in between is not missed.
+            var token = Volatile.Read(ref _changeSource).Token;
+            table = Current;
+            if (table.Knows(name))
+            {
+                return table;
+            }
+
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(token, timeoutSource.Token);
+            try
+            {
+                await Task.Delay(Timeout.Infinite, linked.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (timeoutSource.IsCancellationRequested)
+                {
+                    return Current.Knows(name) ? Current : null;
+                }
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        if (Discovery is IDisposable disposable)
+        {
+            disposable.Dispose();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Discovery is IAsyncDisposable disposable)
+        {
+            await disposable.DisposeAsync().ConfigureAwait(false);
+        }
+    }
 
     /// <summary>A token that fires when the next table is published.</summary>
     public IChangeToken GetChangeToken() => new CancellationChangeToken(Volatile.Read(ref _changeSource).Token);
@@ -137,7 +198,7 @@ internal sealed class MeshRuntime
 
                 if (!matchers.TryGetValue(route, out var matcher) && (previous is null || !previous.Matchers.TryGetValue(route, out matcher)))
                 {
-                    matcher = new RouteMatcher(route.Match);
+                    matcher = new RouteMatcher(route.Match, _random);
                 }
 
                 matchers[route] = matcher;
@@ -188,8 +249,21 @@ internal sealed class MeshRuntime
             }
         }
 
+        var failed = new Dictionary<string, MeshServiceFailure>(NameComparer);
+        foreach (var part in ordered)
+        {
+            foreach (var (name, failure) in part.Snapshot.FailedServices)
+            {
+                if (!services.ContainsKey(name))
+                {
+                    failed.TryAdd(name, failure);
+                }
+            }
+        }
+
         var snapshot = new MeshSnapshot
         {
+            FailedServices = failed.ToFrozenDictionary(NameComparer),
             Version = string.Join(",", ordered.Select(p => $"{p.Snapshot.Source}:{p.Snapshot.Version}")),
             Source = string.Join("+", ordered.Select(p => p.Snapshot.Source)),
             Services = modelServices.ToFrozenDictionary(NameComparer),

@@ -37,4 +37,7 @@ internal sealed class MeshTable
 
     /// <summary>Increases by one with every publication.</summary>
     public long Generation { get; }
+
+    /// <summary>Whether <paramref name="name"/> has an answer: a configured service or a known failure.</summary>
+    public bool Knows(string name) => Services.ContainsKey(name) || Snapshot.FailedServices.ContainsKey(name);
 }

@@ -12,6 +12,12 @@ public sealed record MeshCluster
     /// <summary>How requests are spread over the endpoints of the chosen priority.</summary>
     public required LoadBalancingPolicy LoadBalancing { get; init; }
 
+    /// <summary>
+    /// When set, the cluster cannot take requests and this says why (for example, the control plane says
+    /// it does not exist). Requests routed to it fail with the message.
+    /// </summary>
+    public string? ErrorMessage { get; init; }
+
     /// <summary>The HTTP version requests to this cluster use; see <see cref="UpstreamProtocol"/>.</summary>
     public UpstreamProtocol Protocol { get; init; } = UpstreamProtocol.Auto;
 

@@ -14,6 +14,12 @@ public sealed record MeshRoute
 
     /// <summary>How to compute the request hash for <c>ring_hash</c> and <c>maglev</c> clusters.</summary>
     public IReadOnlyList<HashPolicy> HashPolicies { get; init; } = [];
+
+    /// <summary>
+    /// When set, requests that take this route fail with this message instead of being sent (a route whose
+    /// action a client cannot carry out, such as an xDS redirect or non-forwarding action).
+    /// </summary>
+    public string? ErrorMessage { get; init; }
 }
 
 /// <summary>The conditions a request must meet to take a route. All of them must hold.</summary>
@@ -27,6 +33,12 @@ public sealed record RouteMatch
 
     /// <summary>Header conditions; every one must hold.</summary>
     public IReadOnlyList<HeaderMatch> Headers { get; init; } = [];
+
+    /// <summary>
+    /// When set, the route matches only this share of the requests that meet its other conditions, in
+    /// parts per million (xDS <c>runtime_fraction</c>).
+    /// </summary>
+    public uint? FractionPerMillion { get; init; }
 }
 
 /// <summary>How a route matches the request path.</summary>

@@ -33,4 +33,15 @@ public sealed record MeshSnapshot
 
     /// <summary>Clusters by name.</summary>
     public required IReadOnlyDictionary<string, MeshCluster> Clusters { get; init; }
+
+    /// <summary>
+    /// Names a dynamic source was asked about and could not configure: the control plane says they do not
+    /// exist, or it could not be reached before any configuration arrived.
+    /// </summary>
+    public IReadOnlyDictionary<string, MeshServiceFailure> FailedServices { get; init; } = FrozenDictionary<string, MeshServiceFailure>.Empty;
 }
+
+/// <summary>Why a name has no configuration.</summary>
+/// <param name="DoesNotExist"><see langword="true"/> when the control plane says the name does not exist; <see langword="false"/> when it could not be asked.</param>
+/// <param name="Message">What happened, naming the control plane.</param>
+public sealed record MeshServiceFailure(bool DoesNotExist, string Message);

@@ -128,7 +128,9 @@ internal sealed class GrpcClusterPicker
             return new GrpcClusterPicker(mode, all, results, failed, readyPicker, readyResults, null);
         }
 
-        var detail = cluster.AllEndpoints.Any(e => e.Endpoint.IsUsable)
+        var detail = cluster.Config.ErrorMessage is { } error
+            ? $"Mesh service '{service}': {error}"
+            : cluster.AllEndpoints.Any(e => e.Endpoint.IsUsable)
             ? $"Mesh service '{service}': no endpoint of cluster '{cluster.Name}' is reachable" + (lastError is null ? "." : $": {lastError}")
             : $"Mesh service '{service}': cluster '{cluster.Name}' has no healthy endpoint.";
         return new GrpcClusterPicker(PickMode.Fail, null, [], [], null, [], PickResult.ForFailure(new Status(StatusCode.Unavailable, detail)));

@@ -11,7 +11,7 @@ internal sealed partial class MeshResolver
         public static partial void Resolved(ILogger logger, string target, int addressCount, string version);
 
         [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, EventName = "MeshTargetNotConfigured",
-            Message = "xds:///{Target}: no mesh service of that name is configured.")]
-        public static partial void NotConfigured(ILogger logger, string target);
+            Message = "xds:///{Target} has no configuration: {Reason}")]
+        public static partial void NotConfigured(ILogger logger, string target, string reason);
     }
 }

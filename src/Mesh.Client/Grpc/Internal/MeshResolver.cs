@@ -44,6 +44,8 @@ internal sealed partial class MeshResolver : Resolver
     private Action<ResolverResult>? _listener;
     private IDisposable? _subscription;
     private int _pump;
+    private int _lookUpStarted;
+    private bool _waitExpired;
 
     // Touched only by the pump's current runner.
     private long _deliveredGeneration = -1;
@@ -103,25 +105,67 @@ internal sealed partial class MeshResolver : Resolver
         }
     }
 
-    private void DeliverLatest()
+    private void StartLookUp(IMeshDiscovery discovery)
     {
-        var table = _runtime.Current;
-        var listener = _listener;
-        if (listener is null || table.Generation <= _deliveredGeneration)
+        if (Interlocked.Exchange(ref _lookUpStarted, 1) != 0)
         {
             return;
         }
 
-        _deliveredGeneration = table.Generation;
-        if (!table.Services.TryGetValue(_name, out var service))
+        // Off the channel's lock: the channel starts its resolver while holding it.
+        _ = Task.Run(async () =>
         {
-            _lastService = null;
-            _lastClusters = [];
-            Log.NotConfigured(_logger, _name);
-            listener(ResolverResult.ForFailure(new Status(StatusCode.Unavailable,
-                $"xds:///{_name}: no mesh service named '{_name}' is configured (source: {table.Snapshot.Source}, version {table.Snapshot.Version}).")));
+            var table = await _runtime.WaitForNameAsync(_name, discovery.ConfigWaitTimeout, CancellationToken.None).ConfigureAwait(false);
+            if (table is null)
+            {
+                Volatile.Write(ref _waitExpired, true);
+                RequestDelivery();
+            }
+        });
+    }
+
+    private void DeliverLatest()
+    {
+        var table = _runtime.Current;
+        var listener = _listener;
+        if (listener is null || (table.Generation <= _deliveredGeneration && !Volatile.Read(ref _waitExpired)))
+        {
             return;
         }
+
+        if (!table.Services.TryGetValue(_name, out var service))
+        {
+            string message;
+            if (table.Snapshot.FailedServices.TryGetValue(_name, out var failure))
+            {
+                message = $"xds:///{_name}: {failure.Message}";
+            }
+            else if (_runtime.Discovery is { } discovery)
+            {
+                if (!Volatile.Read(ref _waitExpired))
+                {
+                    // The control plane has not answered yet: give the channel nothing, so that calls wait
+                    // (bounded by their deadlines and by the wait timeout below).
+                    StartLookUp(discovery);
+                    return;
+                }
+
+                message = $"xds:///{_name}: no configuration from {discovery.Description} within {discovery.ConfigWaitTimeout.TotalSeconds:0.#} s.";
+            }
+            else
+            {
+                message = $"xds:///{_name}: no mesh service named '{_name}' is configured (source: {table.Snapshot.Source}, version {table.Snapshot.Version}).";
+            }
+
+            _deliveredGeneration = table.Generation;
+            _lastService = null;
+            _lastClusters = [];
+            Log.NotConfigured(_logger, _name, message);
+            listener(ResolverResult.ForFailure(new Status(StatusCode.Unavailable, message)));
+            return;
+        }
+
+        _deliveredGeneration = table.Generation;
 
         var clusters = service.Routes.SelectMany(r => r.Clusters).Distinct().ToArray();
         if (ReferenceEquals(service, _lastService) && clusters.SequenceEqual(_lastClusters))

@@ -29,6 +29,16 @@ internal sealed class MeshSubchannelPicker(
         }
 
         var route = service.Routes[index];
+        if (route.Config.ErrorMessage is { } routeError)
+        {
+            return PickResult.ForFailure(new Status(StatusCode.Unavailable, $"Mesh service '{service.Name}': {routeError}"));
+        }
+
+        if (route.Clusters.Length == 0)
+        {
+            return NoRoute(path);
+        }
+
         var cluster = route.ChooseCluster(random);
         return routePickers[index][cluster].Pick(route.ComputeHash(request, channelId));
     }

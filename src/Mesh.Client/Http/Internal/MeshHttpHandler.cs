@@ -33,12 +33,55 @@ internal sealed partial class MeshHttpHandler : DelegatingHandler
         }
 
         var table = _runtime.Current;
-        if (table.Services.Count == 0 || !TryGetService(table, uri, out var service))
+        if (table.Services.Count > 0 && TryGetService(table, uri, out var service))
         {
-            return base.SendAsync(request, cancellationToken);
+            return SendToMeshAsync(request, uri, service, cancellationToken);
         }
 
-        return SendToMeshAsync(request, uri, service, cancellationToken);
+        if (_runtime.Discovery is { } discovery)
+        {
+            var authority = uri.IsDefaultPort ? uri.Host : uri.Authority;
+            if (discovery.ShouldLookUpHttpHost(authority))
+            {
+                return LookUpAndSendAsync(request, uri, authority, discovery, cancellationToken);
+            }
+        }
+
+        return base.SendAsync(request, cancellationToken);
+    }
+
+    /// <summary>
+    /// A host the control plane may know: wait (bounded) for its configuration, then send through the mesh;
+    /// a name the control plane says does not exist passes through untouched.
+    /// </summary>
+    private async Task<HttpResponseMessage> LookUpAndSendAsync(HttpRequestMessage request, Uri uri, string authority, IMeshDiscovery discovery, CancellationToken cancellationToken)
+    {
+        var table = _runtime.Current;
+        if (!table.Knows(authority))
+        {
+            table = await _runtime.WaitForNameAsync(authority, discovery.ConfigWaitTimeout, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (table is null)
+        {
+            throw new MeshRequestException(authority, MeshFailureReason.NotConfigured,
+                $"Mesh service '{authority}': no configuration from {discovery.Description} within {discovery.ConfigWaitTimeout.TotalSeconds:0.#} s.");
+        }
+
+        if (table.Services.TryGetValue(authority, out var service))
+        {
+            return await SendToMeshAsync(request, uri, service, cancellationToken).ConfigureAwait(false);
+        }
+
+        var failure = table.Snapshot.FailedServices[authority];
+        if (failure.DoesNotExist)
+        {
+            // Not a mesh service after all: the request goes where it was addressed, as a sidecar's
+            // pass-through would send it.
+            return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+
+        throw new MeshRequestException(authority, MeshFailureReason.NotConfigured, $"Mesh service '{authority}': {failure.Message}");
     }
 
     /// <summary>Finds the service named by the request's authority exactly as written: <c>host</c>, or <c>host:port</c> when a port is given.</summary>
@@ -79,13 +122,18 @@ internal sealed partial class MeshHttpHandler : DelegatingHandler
                 $"No route of mesh service '{service.Name}' matches {request.Method} {pathText}.");
         }
 
+        if (route.Config.ErrorMessage is { } routeError)
+        {
+            throw new MeshRequestException(service.Name, MeshFailureReason.NoRoute, $"Mesh service '{service.Name}': {routeError}");
+        }
+
         var cluster = route.Clusters[route.ChooseCluster(_runtime.Random)];
         var endpoint = cluster.Pick(route.ComputeHash(request, _channelId));
         if (endpoint is null)
         {
             Log.NoEndpoints(_logger, service.Name, cluster.Name);
             throw new MeshRequestException(service.Name, MeshFailureReason.NoEndpoints,
-                $"Mesh service '{service.Name}': cluster '{cluster.Name}' has no healthy endpoint.");
+                $"Mesh service '{service.Name}': " + (cluster.Config.ErrorMessage ?? $"cluster '{cluster.Name}' has no healthy endpoint."));
         }
 
         var prefix = original.Scheme == Uri.UriSchemeHttps ? endpoint.HttpsPrefix : endpoint.HttpPrefix;

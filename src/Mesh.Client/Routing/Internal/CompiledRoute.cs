@@ -4,10 +4,16 @@ using Mesh.Client.Model;
 namespace Mesh.Client.Routing.Internal;
 
 /// <summary>The compiled conditions of a route: path and headers. Built once per route and kept across tables.</summary>
-internal sealed class RouteMatcher(RouteMatch match)
+internal sealed class RouteMatcher(RouteMatch match, MeshRandom random)
 {
     private readonly PathMatcher _path = new(match.Path);
     private readonly HeaderMatcher[] _headers = [.. match.Headers.Select(h => new HeaderMatcher(h))];
+    private readonly uint? _fraction = match.FractionPerMillion;
+
+    public RouteMatcher(RouteMatch match)
+        : this(match, MeshRandom.Shared)
+    {
+    }
 
     public bool IsMatch(ReadOnlySpan<char> path, HttpRequestMessage request)
     {
@@ -24,7 +30,8 @@ internal sealed class RouteMatcher(RouteMatch match)
             }
         }
 
-        return true;
+        // The fraction is drawn last, as Envoy does, so that it applies to requests the route otherwise matches.
+        return _fraction is not { } fraction || random.NextInt64(1_000_000) < fraction;
     }
 }
 

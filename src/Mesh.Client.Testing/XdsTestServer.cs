@@ -1,0 +1,440 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Google.Protobuf.WellKnownTypes;
+using Mesh.Client.Testing.Internal;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Mesh.Client.Testing;
+
+/// <summary>
+/// An in-process xDS v3 management server for tests: the Aggregated Discovery Service
+/// (<c>envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources</c>, state of the
+/// world) on Kestrel, listening on <c>127.0.0.1</c> with cleartext HTTP/2 on a port chosen at start.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Tests script the resources (<see cref="SetResource(Any)"/>, <see cref="Update(Action{XdsResourceSet})"/>,
+/// builders in <see cref="XdsResources"/>); every change gives each affected type a new version ("1", "2", …)
+/// and pushes it to every stream subscribed to that type. A response carries, for LDS and CDS, every subscribed
+/// resource that exists (all of them for a wildcard subscription: <c>*</c>, or no names in the first request),
+/// and for RDS and EDS the subscribed resources that exist. A new or changed subscription is answered with the
+/// type's current state, once the type has been set at all. Every response has its own nonce.
+/// </para>
+/// <para>
+/// Tests observe the clients through <see cref="Clients"/> and the <c>WaitFor…Async</c> methods, and inject
+/// faults with <see cref="DropStreams"/>, <see cref="StopAsync"/> and <see cref="RestartAsync"/>. Resources,
+/// versions and history survive a restart, which binds the same port again.
+/// </para>
+/// </remarks>
+public sealed partial class XdsTestServer : IAsyncDisposable
+{
+    /// <summary>How long the <c>WaitFor…Async</c> methods wait when no timeout is given: 15 seconds.</summary>
+    public static TimeSpan DefaultWaitTimeout { get; } = TimeSpan.FromSeconds(15);
+
+    // Binding the port again right after a stop can briefly fail while the kernel releases it.
+    private static readonly TimeSpan RebindPatience = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan RebindInterval = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private readonly XdsControlPlane _plane;
+    private readonly SemaphoreSlim _lifecycle = new(1, 1);
+    private WebApplication? _app;
+    private bool _disposed;
+
+    private XdsTestServer(ILoggerFactory loggerFactory)
+    {
+        _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger<XdsTestServer>();
+        _plane = new XdsControlPlane(loggerFactory.CreateLogger<XdsControlPlane>());
+    }
+
+    /// <summary>The port the server listens on; it stays the same across <see cref="RestartAsync"/>.</summary>
+    public int Port { get; private set; }
+
+    /// <summary>The address for a bootstrap's <c>server_uri</c>: <c>127.0.0.1:port</c>.</summary>
+    public string ServerUri => "127.0.0.1:" + Port.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The address for a gRPC channel: <c>http://127.0.0.1:port</c>.</summary>
+    public Uri Address => new("http://" + ServerUri);
+
+    /// <summary>Whether the server is listening (between a start and a <see cref="StopAsync"/>).</summary>
+    public bool IsRunning => Volatile.Read(ref _app) is not null;
+
+    /// <summary>Every ADS stream accepted so far, open or closed, oldest first; one entry per stream.</summary>
+    public IReadOnlyList<XdsTestClient> Clients => _plane.Clients;
+
+    /// <summary>The number of ADS streams open now.</summary>
+    public int ActiveStreams => _plane.ActiveStreams;
+
+    /// <summary>Starts a server on <c>127.0.0.1</c> and a free port.</summary>
+    /// <param name="loggerFactory">Receives the server's logs (streams, requests, responses) and Kestrel's; none when <see langword="null"/>.</param>
+    /// <returns>The running server.</returns>
+    public static async Task<XdsTestServer> StartAsync(ILoggerFactory? loggerFactory = null)
+    {
+        var server = new XdsTestServer(loggerFactory ?? NullLoggerFactory.Instance);
+        try
+        {
+            await server.StartHostAsync(port: 0).ConfigureAwait(false);
+        }
+        catch
+        {
+            await server.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return server;
+    }
+
+    /// <summary>The current version of a type: empty before the type is first set, then "1", "2", ….</summary>
+    /// <param name="typeUrl">The resource type, e.g. <see cref="XdsTypeUrls.Listener"/>.</param>
+    /// <returns>The version the next response for that type carries.</returns>
+    public string GetVersion(string typeUrl)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(typeUrl);
+        return _plane.GetVersion(typeUrl);
+    }
+
+    /// <summary>Adds or replaces one resource and pushes the type's new version.</summary>
+    /// <param name="typeUrl">The resource type, one of <see cref="XdsTypeUrls"/> or any other type URL.</param>
+    /// <param name="name">The resource name clients subscribe to.</param>
+    /// <param name="resource">The resource, sent as given (see <see cref="XdsResourceSet.Set(string, string, Any)"/>).</param>
+    /// <returns>The type's new version.</returns>
+    public string SetResource(string typeUrl, string name, Any resource) =>
+        UpdateOne(typeUrl, set => set.Set(typeUrl, name, resource));
+
+    /// <summary>
+    /// Adds or replaces a Listener, RouteConfiguration, Cluster or ClusterLoadAssignment (for example one built by
+    /// <see cref="XdsResources"/>) under its own type URL and name, and pushes the type's new version.
+    /// </summary>
+    /// <param name="resource">The resource.</param>
+    /// <returns>The type's new version.</returns>
+    public string SetResource(Any resource)
+    {
+        ArgumentNullException.ThrowIfNull(resource);
+        return UpdateOne(resource.TypeUrl, set => set.Set(resource));
+    }
+
+    /// <summary>
+    /// Removes one resource, if present, and pushes the type's new version: LDS and CDS clients learn that it is
+    /// gone; RDS and EDS clients are not told (state of the world carries no deletions for them).
+    /// </summary>
+    /// <param name="typeUrl">The resource type.</param>
+    /// <param name="name">The resource name.</param>
+    /// <returns>The type's new version.</returns>
+    public string RemoveResource(string typeUrl, string name) =>
+        UpdateOne(typeUrl, set => set.Remove(typeUrl, name));
+
+    /// <summary>
+    /// Applies several changes at once, e.g. a whole new mesh: every type touched gets one new version and each
+    /// subscribed stream one response per touched type, in the order the types were first touched.
+    /// </summary>
+    /// <param name="change">Describes the changes on the <see cref="XdsResourceSet"/> it is given.</param>
+    /// <returns>The new version of every type touched, by type URL.</returns>
+    public IReadOnlyDictionary<string, string> Update(Action<XdsResourceSet> change)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        var set = new XdsResourceSet();
+        change(set);
+        return _plane.Apply(set.Changes);
+    }
+
+    /// <summary>
+    /// Completes when some client has ACKed <paramref name="version"/> of <paramref name="typeUrl"/>, now or earlier.
+    /// </summary>
+    /// <param name="typeUrl">The resource type.</param>
+    /// <param name="version">The version, as returned by <see cref="SetResource(Any)"/> or <see cref="Update"/>.</param>
+    /// <param name="timeout">How long to wait; <see cref="DefaultWaitTimeout"/> when <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>The ACK.</returns>
+    /// <exception cref="TimeoutException">No such ACK in time; the message lists the requests received.</exception>
+    public Task<XdsRequestRecord> WaitForAckAsync(string typeUrl, string version, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(typeUrl);
+        ArgumentNullException.ThrowIfNull(version);
+        return WaitForRequestAsync(
+            r => r.Kind == XdsRequestKind.Ack && r.TypeUrl == typeUrl && r.VersionInfo == version,
+            $"an ACK of {typeUrl} version '{version}'",
+            timeout,
+            cancellationToken);
+    }
+
+    /// <summary>
+    /// Completes when some client has NACKed a response of <paramref name="typeUrl"/>, now or earlier.
+    /// </summary>
+    /// <param name="typeUrl">The resource type.</param>
+    /// <param name="version">
+    /// The rejected version (<see cref="XdsRequestRecord.ResponseVersion"/>, the version of the response whose
+    /// nonce the NACK carries, not the NACK's own <c>version_info</c>); any version when <see langword="null"/>.
+    /// </param>
+    /// <param name="timeout">How long to wait; <see cref="DefaultWaitTimeout"/> when <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>The NACK, whose <see cref="XdsRequestRecord.ErrorMessage"/> says what the client rejected.</returns>
+    /// <exception cref="TimeoutException">No such NACK in time; the message lists the requests received.</exception>
+    public Task<XdsRequestRecord> WaitForNackAsync(string typeUrl, string? version = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(typeUrl);
+        return WaitForRequestAsync(
+            r => r.Kind == XdsRequestKind.Nack && r.TypeUrl == typeUrl && (version is null || r.ResponseVersion == version),
+            version is null ? $"a NACK of {typeUrl}" : $"a NACK of {typeUrl} version '{version}'",
+            timeout,
+            cancellationToken);
+    }
+
+    /// <summary>
+    /// Completes with the first request, already received or still to come, on any stream, that matches
+    /// <paramref name="predicate"/>; e.g. a subscription to a given name, or the first request of a new stream.
+    /// </summary>
+    /// <param name="predicate">Tests a request. It runs under the server's lock: keep it to the request's own data.</param>
+    /// <param name="timeout">How long to wait; <see cref="DefaultWaitTimeout"/> when <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>The request.</returns>
+    /// <exception cref="TimeoutException">No such request in time; the message lists the requests received.</exception>
+    public Task<XdsRequestRecord> WaitForRequestAsync(Func<XdsRequestRecord, bool> predicate, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(predicate);
+        return WaitForRequestAsync(predicate, "a matching request", timeout, cancellationToken);
+    }
+
+    /// <summary>
+    /// Ends every open ADS stream from the server side with status UNAVAILABLE, as a control plane that restarts
+    /// a connection would. The server keeps listening and the clients' next streams are served as usual.
+    /// </summary>
+    /// <returns>The number of streams dropped.</returns>
+    public int DropStreams() => _plane.DropAll().Count;
+
+    /// <summary>
+    /// Stops listening: open streams end with UNAVAILABLE, then connections close and the port is released.
+    /// A client that has not read a stream's status by the time its connection closes sees the connection
+    /// closing instead (gRPC status INTERNAL or UNAVAILABLE, depending on the client), as when a real control
+    /// plane goes away. Resources, versions and history are kept for <see cref="RestartAsync"/>. Harmless when
+    /// stopped.
+    /// </summary>
+    /// <returns>A task that completes when the server has stopped.</returns>
+    public async Task StopAsync()
+    {
+        await _lifecycle.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await StopHostAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    /// <summary>
+    /// Starts the server again on the same port (stopping it first when it is running), with the same resources,
+    /// so that clients can reconnect to the address they know. The port is re-bound for up to 10 seconds in
+    /// case the system has not released it yet; if another process took it meanwhile, this fails.
+    /// </summary>
+    /// <returns>A task that completes when the server listens again.</returns>
+    /// <exception cref="IOException">The port could not be bound again.</exception>
+    public async Task RestartAsync()
+    {
+        await _lifecycle.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            await StopHostAsync().ConfigureAwait(false);
+            await StartHostAsync(Port).ConfigureAwait(false);
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    /// <summary>
+    /// A gRPC xDS bootstrap (the JSON of <c>GRPC_XDS_BOOTSTRAP_CONFIG</c>) naming this server: one entry in
+    /// <c>xds_servers</c> with <c>server_uri</c> <see cref="ServerUri"/>, insecure channel credentials and the
+    /// server feature <c>xds_v3</c>, and a node with the given id, cluster <c>test-cluster</c>, an empty locality
+    /// and metadata <c>{"TESTING": "Mesh.Client.Testing"}</c>. gRPC C-core, grpc-js-xds and Mesh.Client accept it.
+    /// </summary>
+    /// <param name="nodeId">The node id.</param>
+    /// <param name="serverFeatures">More server features, e.g. <c>ignore_resource_deletion</c>.</param>
+    /// <returns>The bootstrap JSON.</returns>
+    public string CreateBootstrapJson(string nodeId = "test-node", IEnumerable<string>? serverFeatures = null)
+    {
+        ArgumentNullException.ThrowIfNull(nodeId);
+        var features = new List<string> { "xds_v3" };
+        foreach (var feature in serverFeatures ?? [])
+        {
+            if (!features.Contains(feature, StringComparer.Ordinal))
+            {
+                features.Add(feature);
+            }
+        }
+
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WriteStartArray("xds_servers");
+            json.WriteStartObject();
+            json.WriteString("server_uri", ServerUri);
+            json.WriteStartArray("channel_creds");
+            json.WriteStartObject();
+            json.WriteString("type", "insecure");
+            json.WriteEndObject();
+            json.WriteEndArray();
+            json.WriteStartArray("server_features");
+            foreach (var feature in features)
+            {
+                json.WriteStringValue(feature);
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+            json.WriteEndArray();
+            json.WriteStartObject("node");
+            json.WriteString("id", nodeId);
+            json.WriteString("cluster", "test-cluster");
+
+            // Optional in gRPC's bootstrap format, but grpc-js-xds rejects a node without it.
+            json.WriteStartObject("locality");
+            json.WriteEndObject();
+            json.WriteStartObject("metadata");
+            json.WriteString("TESTING", XdsControlPlane.Identifier);
+            json.WriteEndObject();
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    /// <summary>Stops the server; pending waits fail with <see cref="ObjectDisposedException"/>.</summary>
+    /// <returns>A task that completes when the server has stopped.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        await _lifecycle.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            await StopHostAsync().ConfigureAwait(false);
+            _plane.Dispose();
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    private string UpdateOne(string typeUrl, Action<XdsResourceSet> change)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(typeUrl);
+        return Update(change)[typeUrl];
+    }
+
+    private Task<XdsRequestRecord> WaitForRequestAsync(Func<XdsRequestRecord, bool> predicate, string what, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        var bound = timeout ?? DefaultWaitTimeout;
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(bound, TimeSpan.Zero, nameof(timeout));
+        return _plane.WaitAsync(predicate, what, bound, cancellationToken);
+    }
+
+    /// <summary>Builds and starts a host on <paramref name="port"/>; with a fixed port, retries while it is still taken.</summary>
+    private async Task StartHostAsync(int port)
+    {
+        var started = TimeProvider.System.GetTimestamp();
+        while (true)
+        {
+            var app = BuildHost(port);
+            try
+            {
+                _plane.Accepting = true;
+                await app.StartAsync().ConfigureAwait(false);
+                var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+                Port = new Uri(address).Port;
+                Volatile.Write(ref _app, app);
+                Log.Started(_logger, ServerUri);
+                return;
+            }
+            catch (IOException ex) when (port != 0
+                && ex.InnerException is AddressInUseException
+                && TimeProvider.System.GetElapsedTime(started) < RebindPatience)
+            {
+                _plane.Accepting = false;
+                await app.DisposeAsync().ConfigureAwait(false);
+                Log.PortBusy(_logger, port);
+                await Task.Delay(RebindInterval).ConfigureAwait(false);
+            }
+            catch
+            {
+                _plane.Accepting = false;
+                await app.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+    }
+
+    private async Task StopHostAsync()
+    {
+        var app = Volatile.Read(ref _app);
+        if (app is null)
+        {
+            return;
+        }
+
+        // Refuse new streams first, so that a client reconnecting at once cannot keep the host from stopping;
+        // then let the dropped calls return, so that each ends with its own status instead of being aborted by the host.
+        _plane.Accepting = false;
+        var dropped = _plane.DropAll();
+        try
+        {
+            await Task.WhenAll(dropped.Select(s => s.Finished)).WaitAsync(ShutdownTimeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // Kestrel's own shutdown timeout aborts whatever is left.
+        }
+
+        try
+        {
+            await app.StopAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            Volatile.Write(ref _app, null);
+            Log.Stopped(_logger, ServerUri);
+        }
+    }
+
+    private WebApplication BuildHost(int port)
+    {
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions
+        {
+            ApplicationName = typeof(XdsTestServer).Assembly.GetName().Name,
+        });
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
+            kestrel.Listen(IPAddress.Loopback, port, listen => listen.Protocols = HttpProtocols.Http2));
+        builder.Services.AddSingleton(_loggerFactory);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
+        builder.Services.AddGrpc();
+        builder.Services.AddSingleton(_plane);
+        builder.Services.AddSingleton<AdsService>();
+        var app = builder.Build();
+        app.MapGrpcService<AdsService>();
+        return app;
+    }
+}

@@ -1,0 +1,418 @@
+using Envoy.Config.Cluster.V3;
+using Envoy.Extensions.Clusters.Aggregate.V3;
+using Mesh.Client.Model;
+using static Mesh.Client.Xds.Internal.XdsResourceDecoder;
+using LeastRequestConfig = Envoy.Extensions.LoadBalancingPolicies.LeastRequest.V3.LeastRequest;
+using MaglevConfig = Envoy.Extensions.LoadBalancingPolicies.Maglev.V3.Maglev;
+using MeshLoadBalancingPolicy = Mesh.Client.Model.LoadBalancingPolicy;
+using PickFirstConfig = Envoy.Extensions.LoadBalancingPolicies.PickFirst.V3.PickFirst;
+using RingHashConfig = Envoy.Extensions.LoadBalancingPolicies.RingHash.V3.RingHash;
+using WrrLocalityConfig = Envoy.Extensions.LoadBalancingPolicies.WrrLocality.V3.WrrLocality;
+using XdsLoadBalancingPolicy = Envoy.Config.Cluster.V3.LoadBalancingPolicy;
+
+namespace Mesh.Client.Xds.Internal;
+
+/// <summary>
+/// Validates a Cluster (gRFC A27, A37, A42, A48, A52): EDS, LOGICAL_DNS or aggregate, and the
+/// load-balancing policy from <c>load_balancing_policy</c> or the older <c>lb_policy</c> enum.
+/// </summary>
+internal static class XdsClusterDecoder
+{
+    public const string AggregateClusterTypeName = "envoy.extensions.clusters.aggregate.v3.ClusterConfig";
+    public const string RoundRobinTypeName = "envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin";
+    public const string LeastRequestTypeName = "envoy.extensions.load_balancing_policies.least_request.v3.LeastRequest";
+    public const string RingHashTypeName = "envoy.extensions.load_balancing_policies.ring_hash.v3.RingHash";
+    public const string MaglevTypeName = "envoy.extensions.load_balancing_policies.maglev.v3.Maglev";
+    public const string PickFirstTypeName = "envoy.extensions.load_balancing_policies.pick_first.v3.PickFirst";
+    public const string WrrLocalityTypeName = "envoy.extensions.load_balancing_policies.wrr_locality.v3.WrrLocality";
+
+    /// <summary>How deep <c>load_balancing_policy</c> may nest (WrrLocality inside WrrLocality...), as gRFC A52 says.</summary>
+    public const int MaxPolicyDepth = 16;
+
+    /// <summary>Envoy's upper limit for a Maglev table size (itself a prime).</summary>
+    public const ulong MaxMaglevTableSize = 5_000_011;
+
+    // gRFC A48: least_request draws at most 10 candidates; larger values are capped, not rejected.
+    private const uint MaxChoiceCount = 10;
+
+    public static XdsClusterUpdate? Decode(Cluster cluster, List<string> errors)
+    {
+        var errorCount = errors.Count;
+        var update = DecodeDiscoveryType(cluster, errors);
+        var policy = DecodeLoadBalancing(cluster, errors);
+
+        // transport_socket, circuit_breakers and outlier_detection are not read yet; later changes add them.
+        var protocol = DecodeProtocol(cluster, errors);
+        return errors.Count > errorCount || update is null || policy is null
+            ? null
+            : update with { LoadBalancing = policy, Protocol = protocol };
+    }
+
+    public const string HttpProtocolOptionsName = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+
+    /// <summary>
+    /// Which HTTP version the cluster speaks: an explicit choice in
+    /// <c>typed_extension_protocol_options["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]</c>, or the
+    /// older <c>http2_protocol_options</c> field. Only the HttpClient front door uses it; gRPC is always HTTP/2.
+    /// </summary>
+    private static UpstreamProtocol DecodeProtocol(Cluster cluster, List<string> errors)
+    {
+        if (cluster.TypedExtensionProtocolOptions.TryGetValue(HttpProtocolOptionsName, out var any))
+        {
+            if (!any.TryUnpack<Envoy.Extensions.Upstreams.Http.V3.HttpProtocolOptions>(out var options))
+            {
+                errors.Add($"typed_extension_protocol_options[\"{HttpProtocolOptionsName}\"]: expected {HttpProtocolOptionsName}, found {any.TypeUrl}");
+                return UpstreamProtocol.Auto;
+            }
+
+            if (options.UpstreamProtocolOptionsCase == Envoy.Extensions.Upstreams.Http.V3.HttpProtocolOptions.UpstreamProtocolOptionsOneofCase.ExplicitHttpConfig)
+            {
+                return options.ExplicitHttpConfig.ProtocolConfigCase switch
+                {
+                    Envoy.Extensions.Upstreams.Http.V3.HttpProtocolOptions.Types.ExplicitHttpConfig.ProtocolConfigOneofCase.Http2ProtocolOptions => UpstreamProtocol.Http2,
+                    Envoy.Extensions.Upstreams.Http.V3.HttpProtocolOptions.Types.ExplicitHttpConfig.ProtocolConfigOneofCase.HttpProtocolOptions => UpstreamProtocol.Http1,
+                    _ => UpstreamProtocol.Auto,
+                };
+            }
+
+            return UpstreamProtocol.Auto;
+        }
+
+        return cluster.Http2ProtocolOptions is not null ? UpstreamProtocol.Http2 : UpstreamProtocol.Auto;
+    }
+
+    private static XdsClusterUpdate? DecodeDiscoveryType(Cluster cluster, List<string> errors)
+    {
+        if (cluster.ClusterDiscoveryTypeCase == Cluster.ClusterDiscoveryTypeOneofCase.ClusterType)
+        {
+            return DecodeAggregate(cluster, errors);
+        }
+
+        // An unset oneof means STATIC, the proto default.
+        switch (cluster.Type)
+        {
+            case Cluster.Types.DiscoveryType.Eds:
+                return DecodeEds(cluster, errors);
+            case Cluster.Types.DiscoveryType.LogicalDns:
+                return DecodeLogicalDns(cluster, errors);
+            default:
+                AddError(errors, "type", $"{EnumName(cluster.Type)} is not supported (a client supports EDS, LOGICAL_DNS and the aggregate cluster_type)");
+                return null;
+        }
+    }
+
+    private static XdsClusterUpdate? DecodeEds(Cluster cluster, List<string> errors)
+    {
+        if (cluster.EdsClusterConfig is not { } config)
+        {
+            AddError(errors, "eds_cluster_config", "field not present");
+            return null;
+        }
+
+        ValidateConfigSource(config.EdsConfig, "eds_cluster_config.eds_config", errors);
+        var serviceName = config.ServiceName;
+        if (serviceName.Length == 0 && cluster.Name.StartsWith("xdstp:", StringComparison.Ordinal))
+        {
+            // A federation name cannot double as the EDS resource name (gRFC A47).
+            AddError(errors, "eds_cluster_config.service_name", "must be set when the cluster has an xdstp: name");
+        }
+
+        return NewUpdate(cluster, XdsClusterKind.Eds) with { EdsServiceName = serviceName.Length > 0 ? serviceName : cluster.Name };
+    }
+
+    private static XdsClusterUpdate? DecodeLogicalDns(Cluster cluster, List<string> errors)
+    {
+        var path = "load_assignment";
+        if (cluster.LoadAssignment is not { } assignment)
+        {
+            AddError(errors, path, "field not present (a LOGICAL_DNS cluster names its host there)");
+            return null;
+        }
+
+        if (assignment.Endpoints.Count != 1)
+        {
+            AddError(errors, Field(path, "endpoints"), $"a LOGICAL_DNS cluster must have exactly one locality, found {assignment.Endpoints.Count}");
+            return null;
+        }
+
+        path = "load_assignment.endpoints[0].lb_endpoints";
+        var lbEndpoints = assignment.Endpoints[0].LbEndpoints;
+        if (lbEndpoints.Count != 1)
+        {
+            AddError(errors, path, $"a LOGICAL_DNS cluster must have exactly one endpoint, found {lbEndpoints.Count}");
+            return null;
+        }
+
+        path = "load_assignment.endpoints[0].lb_endpoints[0].endpoint";
+        if (lbEndpoints[0].Endpoint is not { } endpoint)
+        {
+            AddError(errors, path, "field not present");
+            return null;
+        }
+
+        path = Field(path, "address");
+        if (endpoint.Address is not { } address)
+        {
+            AddError(errors, path, "field not present");
+            return null;
+        }
+
+        path = Field(path, "socket_address");
+        if (address.SocketAddress is not { } socketAddress)
+        {
+            AddError(errors, path, "field not present");
+            return null;
+        }
+
+        var errorCount = errors.Count;
+        if (socketAddress.ResolverName.Length > 0)
+        {
+            AddError(errors, Field(path, "resolver_name"), "must be empty: a LOGICAL_DNS cluster uses the system resolver");
+        }
+
+        if (socketAddress.Address.Length == 0)
+        {
+            AddError(errors, Field(path, "address"), "must be non-empty");
+        }
+
+        if (socketAddress.PortSpecifierCase != Envoy.Config.Core.V3.SocketAddress.PortSpecifierOneofCase.PortValue)
+        {
+            AddError(errors, Field(path, "port_value"), "field not present");
+        }
+        else if (socketAddress.PortValue is 0 or > 65535)
+        {
+            AddError(errors, Field(path, "port_value"), $"must be between 1 and 65535, found {socketAddress.PortValue}");
+        }
+
+        return errors.Count > errorCount
+            ? null
+            : NewUpdate(cluster, XdsClusterKind.LogicalDns) with { DnsHost = socketAddress.Address, DnsPort = (int)socketAddress.PortValue };
+    }
+
+    private static XdsClusterUpdate? DecodeAggregate(Cluster cluster, List<string> errors)
+    {
+        // As in gRPC, the typed_config's type decides; cluster_type.name (usually envoy.clusters.aggregate) is not checked.
+        const string Path = "cluster_type.typed_config";
+        if (cluster.ClusterType.TypedConfig is not { } typedConfig)
+        {
+            AddError(errors, Path, "field not present");
+            return null;
+        }
+
+        var typeName = TypeName(typedConfig.TypeUrl);
+        if (typeName != AggregateClusterTypeName)
+        {
+            AddError(errors, Path, $"unsupported cluster type {typeName ?? typedConfig.TypeUrl} (a client supports {AggregateClusterTypeName})");
+            return null;
+        }
+
+        if (Unpack(new XdsExtension(typeName, typedConfig.Value, null), ClusterConfig.Parser, Path, errors) is not { } config)
+        {
+            return null;
+        }
+
+        var errorCount = errors.Count;
+        if (config.Clusters.Count == 0)
+        {
+            AddError(errors, Field(Path, "clusters"), "must be non-empty");
+        }
+
+        for (var i = 0; i < config.Clusters.Count; i++)
+        {
+            if (config.Clusters[i].Length == 0)
+            {
+                AddError(errors, Field(Path, $"clusters[{i}]"), "must be non-empty");
+            }
+        }
+
+        return errors.Count > errorCount
+            ? null
+            : NewUpdate(cluster, XdsClusterKind.Aggregate) with { AggregateChildren = [.. config.Clusters] };
+    }
+
+    // LoadBalancing is filled in by Decode once the policy is known.
+    private static XdsClusterUpdate NewUpdate(Cluster cluster, XdsClusterKind kind) =>
+        new() { Name = cluster.Name, Kind = kind, LoadBalancing = RoundRobinPolicy.Instance };
+
+    private static MeshLoadBalancingPolicy? DecodeLoadBalancing(Cluster cluster, List<string> errors)
+    {
+        // gRFC A52: load_balancing_policy, when set, replaces lb_policy and its *_lb_config.
+        if (cluster.LoadBalancingPolicy is { } policy)
+        {
+            return DecodePolicyList(policy, "load_balancing_policy", 0, errors);
+        }
+
+        var context = $"lb_policy {EnumName(cluster.LbPolicy)}";
+        switch (cluster.LbPolicy)
+        {
+            case Cluster.Types.LbPolicy.RoundRobin:
+                return RoundRobinPolicy.Instance;
+            case Cluster.Types.LbPolicy.Random:
+                return RandomPolicy.Instance;
+            case Cluster.Types.LbPolicy.LeastRequest:
+                return LeastRequestFrom(cluster.LeastRequestLbConfig?.ChoiceCount, context, "least_request_lb_config.", errors);
+            case Cluster.Types.LbPolicy.RingHash:
+                var ringHash = cluster.RingHashLbConfig;
+                if (ringHash is not null && ringHash.HashFunction != Cluster.Types.RingHashLbConfig.Types.HashFunction.XxHash)
+                {
+                    // gRPC hashes with xxHash64 only (gRFC A42).
+                    errors.Add($"{context}: ring_hash_lb_config.hash_function must be XX_HASH, found {EnumName(ringHash.HashFunction)}");
+                }
+
+                return RingHashFrom(ringHash?.MinimumRingSize, ringHash?.MaximumRingSize, context, "ring_hash_lb_config.", errors);
+            case Cluster.Types.LbPolicy.Maglev:
+                return MaglevFrom(cluster.MaglevLbConfig?.TableSize, context, "maglev_lb_config.", errors);
+            case Cluster.Types.LbPolicy.LoadBalancingPolicyConfig:
+                errors.Add($"{context}: load_balancing_policy must be set");
+                return null;
+            default:
+                errors.Add($"{context}: not supported (a client supports ROUND_ROBIN, LEAST_REQUEST, RING_HASH, MAGLEV and RANDOM)");
+                return null;
+        }
+    }
+
+    /// <summary>The first supported policy of the list (gRFC A52); an error when none is, or when the first supported one is invalid.</summary>
+    private static MeshLoadBalancingPolicy? DecodePolicyList(XdsLoadBalancingPolicy list, string path, int depth, List<string> errors)
+    {
+        if (depth >= MaxPolicyDepth)
+        {
+            AddError(errors, path, $"nested deeper than {MaxPolicyDepth} levels");
+            return null;
+        }
+
+        var unsupported = new List<string>();
+        for (var i = 0; i < list.Policies.Count; i++)
+        {
+            var policyPath = Field(path, $"policies[{i}].typed_extension_config");
+            if (list.Policies[i].TypedExtensionConfig is not { } config)
+            {
+                AddError(errors, policyPath, "field not present");
+                return null;
+            }
+
+            var configPath = Field(policyPath, "typed_config");
+            if (ExtractExtension(config.TypedConfig, configPath, errors) is not { } extension)
+            {
+                return null;
+            }
+
+            var context = $"{configPath} ({extension.TypeName})";
+            switch (extension.TypeName)
+            {
+                case RoundRobinTypeName:
+                    return RoundRobinPolicy.Instance;
+                case LeastRequestTypeName:
+                    return Unpack(extension, LeastRequestConfig.Parser, configPath, errors) is { } leastRequest
+                        ? LeastRequestFrom(leastRequest.ChoiceCount, context, string.Empty, errors)
+                        : null;
+                case RingHashTypeName:
+                    if (Unpack(extension, RingHashConfig.Parser, configPath, errors) is not { } ringHash)
+                    {
+                        return null;
+                    }
+
+                    if (ringHash.HashFunction is not (RingHashConfig.Types.HashFunction.XxHash or RingHashConfig.Types.HashFunction.DefaultHash))
+                    {
+                        errors.Add($"{context}: hash_function must be XX_HASH or DEFAULT_HASH, found {EnumName(ringHash.HashFunction)}");
+                    }
+
+                    return RingHashFrom(ringHash.MinimumRingSize, ringHash.MaximumRingSize, context, string.Empty, errors);
+                case MaglevTypeName:
+                    return Unpack(extension, MaglevConfig.Parser, configPath, errors) is { } maglev
+                        ? MaglevFrom(maglev.TableSize, context, string.Empty, errors)
+                        : null;
+                case PickFirstTypeName:
+                    return Unpack(extension, PickFirstConfig.Parser, configPath, errors) is { } pickFirst
+                        ? new PickFirstPolicy { ShuffleAddressList = pickFirst.ShuffleAddressList }
+                        : null;
+                case WrrLocalityTypeName:
+                    if (Unpack(extension, WrrLocalityConfig.Parser, configPath, errors) is not { } wrrLocality)
+                    {
+                        return null;
+                    }
+
+                    // Localities are always picked by weight here; the child policy picks inside a locality.
+                    var childPath = Field(configPath, "endpoint_picking_policy");
+                    if (wrrLocality.EndpointPickingPolicy is null)
+                    {
+                        AddError(errors, childPath, "field not present");
+                        return null;
+                    }
+
+                    return DecodePolicyList(wrrLocality.EndpointPickingPolicy, childPath, depth + 1, errors);
+                default:
+                    unsupported.Add(extension.TypeName);
+                    break;
+            }
+        }
+
+        AddError(errors, path, unsupported.Count == 0
+            ? "no policies listed"
+            : $"no supported policy among {string.Join(", ", unsupported)}");
+        return null;
+    }
+
+    private static LeastRequestPolicy? LeastRequestFrom(uint? choiceCount, string context, string fieldPrefix, List<string> errors)
+    {
+        var count = choiceCount ?? 2;
+        if (count < 2)
+        {
+            errors.Add($"{context}: {fieldPrefix}choice_count must be 2 or more, found {count}");
+            return null;
+        }
+
+        return new LeastRequestPolicy { ChoiceCount = (int)Math.Min(count, MaxChoiceCount) };
+    }
+
+    private static RingHashPolicy? RingHashFrom(ulong? minimum, ulong? maximum, string context, string fieldPrefix, List<string> errors)
+    {
+        var errorCount = errors.Count;
+        var min = minimum ?? 1024;
+        var max = maximum ?? (ulong)RingHashPolicy.RingSizeLimit;
+        if (max is 0 or > (ulong)RingHashPolicy.RingSizeLimit)
+        {
+            errors.Add($"{context}: {fieldPrefix}maximum_ring_size must be between 1 and {RingHashPolicy.RingSizeLimit}, found {max}");
+        }
+
+        if (min is 0 or > (ulong)RingHashPolicy.RingSizeLimit)
+        {
+            errors.Add($"{context}: {fieldPrefix}minimum_ring_size must be between 1 and {RingHashPolicy.RingSizeLimit}, found {min}");
+        }
+        else if (min > max)
+        {
+            errors.Add($"{context}: {fieldPrefix}minimum_ring_size ({min}) must not be greater than maximum_ring_size ({max})");
+        }
+
+        return errors.Count > errorCount ? null : new RingHashPolicy { MinRingSize = (long)min, MaxRingSize = (long)max };
+    }
+
+    private static MaglevPolicy? MaglevFrom(ulong? tableSize, string context, string fieldPrefix, List<string> errors)
+    {
+        var size = tableSize ?? MaglevPolicy.DefaultTableSize;
+        if (size > MaxMaglevTableSize || !IsPrime(size))
+        {
+            errors.Add($"{context}: {fieldPrefix}table_size must be a prime number no larger than {MaxMaglevTableSize}, found {size}");
+            return null;
+        }
+
+        return new MaglevPolicy { TableSize = (int)size };
+    }
+
+    private static bool IsPrime(ulong n)
+    {
+        if (n < 2)
+        {
+            return false;
+        }
+
+        for (ulong d = 2; d * d <= n; d++)
+        {
+            if (n % d == 0)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}

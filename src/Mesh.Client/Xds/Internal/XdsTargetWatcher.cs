@@ -1,0 +1,473 @@
+using Mesh.Client.Model;
+
+namespace Mesh.Client.Xds.Internal;
+
+/// <summary>
+/// Follows one target through the resource graph — Listener, its RouteConfiguration, every Cluster its
+/// routes reach (through aggregate clusters too), and their endpoints — and produces the target's mesh
+/// configuration only when that whole chain is complete, so that a request never sees half of an update
+/// (gRFC A74). Until the chain completes again, the previous configuration stays. Runs on the xDS
+/// client's serializer.
+/// </summary>
+internal sealed class XdsTargetWatcher
+{
+    private const int MaxAggregateDepth = 16;
+
+    private readonly XdsClient _client;
+    private readonly Action<XdsTargetWatcher> _onChanged;
+    private readonly Watch _listener;
+    private readonly Dictionary<string, Watch> _routes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Watch> _clusters = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Watch> _endpoints = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (XdsClusterUpdate? Cluster, object? Inputs, MeshCluster Model)> _built = new(StringComparer.Ordinal);
+    private bool _started;
+
+    public XdsTargetWatcher(string target, string listenerName, XdsClient client, Action<XdsTargetWatcher> onChanged)
+    {
+        Target = target;
+        ListenerName = listenerName;
+        _client = client;
+        _onChanged = onChanged;
+        _listener = new Watch(this, XdsTypeUrls.Listener, listenerName);
+    }
+
+    public string Target { get; }
+
+    public string ListenerName { get; }
+
+    /// <summary>The last complete configuration, or <see langword="null"/> while none has been complete.</summary>
+    public MeshService? Service { get; private set; }
+
+    /// <summary>The clusters <see cref="Service"/> routes to, by name.</summary>
+    public IReadOnlyDictionary<string, MeshCluster> Clusters { get; private set; } = new Dictionary<string, MeshCluster>();
+
+    /// <summary>Why the target has no configuration, when it has none for a reason.</summary>
+    public MeshServiceFailure? Failure { get; private set; }
+
+    public void Start()
+    {
+        if (!_started)
+        {
+            _started = true;
+            _client.Watch(XdsTypeUrls.Listener, ListenerName, _listener);
+        }
+    }
+
+    public void Stop()
+    {
+        _client.Unwatch(XdsTypeUrls.Listener, ListenerName, _listener);
+        foreach (var watch in _routes.Values.Concat(_clusters.Values).Concat(_endpoints.Values))
+        {
+            _client.Unwatch(watch.TypeUrl, watch.Name, watch);
+        }
+    }
+
+    private string Server => _client.CurrentServer.ServerUri;
+
+    private void Recompute()
+    {
+        var listener = _listener.Data as XdsListenerUpdate;
+        if (listener is null)
+        {
+            if (_listener.Missing || (_listener.Error is not null && Service is null))
+            {
+                Service = null;
+                Clusters = new Dictionary<string, MeshCluster>();
+                Failure = _listener.Missing
+                    ? new MeshServiceFailure(true, $"xDS server {Server}: listener '{ListenerName}' does not exist")
+                    : new MeshServiceFailure(false, _listener.Error!);
+                Retain(_routes, []);
+                Retain(_clusters, []);
+                Retain(_endpoints, []);
+                _onChanged(this);
+            }
+
+            return;
+        }
+
+        // The route configuration: inline, or fetched over RDS.
+        XdsRouteConfigUpdate? routeConfig = listener.InlineRouteConfig;
+        string? routeError = null;
+        if (routeConfig is null)
+        {
+            var routeWatch = Ensure(_routes, XdsTypeUrls.RouteConfiguration, listener.RouteConfigName!);
+            Retain(_routes, [listener.RouteConfigName!]);
+            routeConfig = routeWatch.Data as XdsRouteConfigUpdate;
+            if (routeConfig is null)
+            {
+                if (routeWatch.Missing)
+                {
+                    routeError = $"xDS server {Server}: route configuration '{listener.RouteConfigName}' does not exist";
+                }
+                else if (routeWatch.Error is not null)
+                {
+                    routeError = routeWatch.Error;
+                }
+                else
+                {
+                    return;
+                }
+            }
+        }
+        else
+        {
+            Retain(_routes, []);
+        }
+
+        IReadOnlyList<MeshRoute> routes;
+        if (routeError is not null)
+        {
+            routes = [ErrorRoute(routeError)];
+        }
+        else if (SelectVirtualHost(routeConfig!.VirtualHosts, Target) is { } virtualHost)
+        {
+            routes = virtualHost.Routes;
+        }
+        else
+        {
+            routes = [ErrorRoute($"no virtual host of route configuration '{routeConfig.Name}' matches '{Target}'")];
+        }
+
+        // Every cluster the routes reach, through aggregate clusters to the leaves, must be known.
+        var complete = true;
+        var wantedClusters = new HashSet<string>(StringComparer.Ordinal);
+        var wantedEndpoints = new HashSet<string>(StringComparer.Ordinal);
+        var top = routes.SelectMany(r => r.Clusters).Select(c => c.Cluster).Distinct(StringComparer.Ordinal).ToArray();
+        foreach (var name in top)
+        {
+            complete &= Walk(name, 0, [], wantedClusters, wantedEndpoints);
+        }
+
+        Retain(_clusters, wantedClusters);
+        Retain(_endpoints, wantedEndpoints);
+        if (!complete)
+        {
+            return;
+        }
+
+        var clusters = new Dictionary<string, MeshCluster>(StringComparer.Ordinal);
+        foreach (var name in top)
+        {
+            clusters[name] = BuildCluster(name);
+        }
+
+        foreach (var stale in _built.Keys.Where(k => !clusters.ContainsKey(k)).ToArray())
+        {
+            _built.Remove(stale);
+        }
+
+        Service = new MeshService { Name = Target, Routes = routes };
+        Clusters = clusters;
+        Failure = null;
+        _onChanged(this);
+    }
+
+    /// <summary>Subscribes to <paramref name="name"/> and what it needs; returns whether all of it is known.</summary>
+    private bool Walk(string name, int depth, HashSet<string> path, HashSet<string> wantedClusters, HashSet<string> wantedEndpoints)
+    {
+        wantedClusters.Add(name);
+        var watch = Ensure(_clusters, XdsTypeUrls.Cluster, name);
+        if (watch.Data is not XdsClusterUpdate cluster)
+        {
+            return watch.Missing || watch.Error is not null;
+        }
+
+        switch (cluster.Kind)
+        {
+            case XdsClusterKind.Eds:
+                var serviceName = cluster.EdsServiceName ?? cluster.Name;
+                wantedEndpoints.Add(serviceName);
+                var endpoints = Ensure(_endpoints, XdsTypeUrls.ClusterLoadAssignment, serviceName);
+                return endpoints.Data is not null || endpoints.Missing || endpoints.Error is not null;
+            case XdsClusterKind.Aggregate:
+                if (depth >= MaxAggregateDepth || !path.Add(name))
+                {
+                    // A cycle or an absurd depth: the cluster fails; nothing more to wait for.
+                    return true;
+                }
+
+                var complete = true;
+                foreach (var child in cluster.AggregateChildren)
+                {
+                    complete &= Walk(child, depth + 1, path, wantedClusters, wantedEndpoints);
+                }
+
+                path.Remove(name);
+                return complete;
+            default:
+                return true;
+        }
+    }
+
+    private MeshCluster BuildCluster(string name)
+    {
+        var watch = _clusters[name];
+        var cluster = watch.Data as XdsClusterUpdate;
+
+        // Reuse the model object when nothing it is built from has changed, so that the runtime keeps
+        // the cluster's pickers without comparing every endpoint.
+        var inputs = Inputs(name, 0, []);
+        if (_built.TryGetValue(name, out var built) && ReferenceEquals(built.Cluster, cluster) && Equals(built.Inputs, inputs))
+        {
+            return built.Model;
+        }
+
+        MeshCluster model;
+        if (cluster is null)
+        {
+            model = Failed(name, watch.Missing ? $"xDS server {Server}: cluster '{name}' does not exist" : watch.Error!);
+        }
+        else
+        {
+            var priorities = new List<MeshPriority>();
+            var errors = new List<string>();
+            var policy = Leaves(name, 0, [], priorities, errors);
+            model = priorities.Count == 0 && errors.Count > 0
+                ? Failed(name, string.Join("; ", errors))
+                : new MeshCluster { Name = name, LoadBalancing = policy ?? cluster.LoadBalancing, Protocol = cluster.Protocol, Priorities = priorities };
+        }
+
+        _built[name] = (cluster, inputs, model);
+        return model;
+    }
+
+    /// <summary>
+    /// Collects the priorities of a cluster; an aggregate cluster lists its children's priorities in
+    /// order (gRFC A37). Returns the load-balancing policy of the first leaf.
+    /// </summary>
+    private LoadBalancingPolicy? Leaves(string name, int depth, HashSet<string> path, List<MeshPriority> priorities, List<string> errors)
+    {
+        if (!_clusters.TryGetValue(name, out var watch) || watch.Data is not XdsClusterUpdate cluster)
+        {
+            errors.Add(watch is { Missing: false, Error: { } error } ? error : $"xDS server {Server}: cluster '{name}' does not exist");
+            return null;
+        }
+
+        switch (cluster.Kind)
+        {
+            case XdsClusterKind.Eds:
+                var endpoints = _endpoints.GetValueOrDefault(cluster.EdsServiceName ?? cluster.Name);
+                if (endpoints?.Data is XdsEndpointUpdate update)
+                {
+                    priorities.AddRange(update.Priorities);
+                }
+                else if (endpoints?.Error is { } endpointError)
+                {
+                    errors.Add(endpointError);
+                }
+
+                // Endpoints that do not exist are no endpoints (the cluster then has none to pick).
+                return cluster.LoadBalancing;
+            case XdsClusterKind.LogicalDns:
+                priorities.Add(new MeshPriority([new MeshLocality
+                {
+                    Name = LocalityName.Default,
+                    Endpoints = [new MeshEndpoint { Host = cluster.DnsHost!, Port = cluster.DnsPort }],
+                }]));
+                return cluster.LoadBalancing;
+            default:
+                if (depth >= MaxAggregateDepth || !path.Add(name))
+                {
+                    errors.Add($"aggregate cluster '{name}' is part of a cycle or nested more than {MaxAggregateDepth} deep");
+                    return null;
+                }
+
+                LoadBalancingPolicy? policy = null;
+                foreach (var child in cluster.AggregateChildren)
+                {
+                    policy ??= Leaves(child, depth + 1, path, priorities, errors);
+                }
+
+                path.Remove(name);
+                return policy;
+        }
+    }
+
+    /// <summary>The identities of every resource a cluster is built from, for change detection.</summary>
+    private InputList Inputs(string name, int depth, HashSet<string> path)
+    {
+        var list = new InputList();
+        Collect(name, depth, path);
+        return list;
+
+        void Collect(string clusterName, int level, HashSet<string> seen)
+        {
+            var watch = _clusters.GetValueOrDefault(clusterName);
+            list.Add(watch?.Data);
+            list.Add(watch?.Error);
+            if (watch?.Data is not XdsClusterUpdate cluster)
+            {
+                return;
+            }
+
+            if (cluster.Kind == XdsClusterKind.Eds)
+            {
+                var endpoints = _endpoints.GetValueOrDefault(cluster.EdsServiceName ?? cluster.Name);
+                list.Add(endpoints?.Data);
+                list.Add(endpoints?.Error);
+            }
+            else if (cluster.Kind == XdsClusterKind.Aggregate && level < MaxAggregateDepth && seen.Add(clusterName))
+            {
+                foreach (var child in cluster.AggregateChildren)
+                {
+                    Collect(child, level + 1, seen);
+                }
+            }
+        }
+    }
+
+    private static MeshCluster Failed(string name, string message) =>
+        new() { Name = name, LoadBalancing = RoundRobinPolicy.Instance, Priorities = [], ErrorMessage = message };
+
+    private static MeshRoute ErrorRoute(string message) =>
+        new() { Name = "unavailable", Match = RouteMatch.Any, Clusters = [], ErrorMessage = message };
+
+    /// <summary>
+    /// Chooses the virtual host for <paramref name="target"/> as gRPC and Envoy do: an exact domain first,
+    /// then the longest <c>*suffix</c>, then the longest <c>prefix*</c>, then <c>*</c>. Case is ignored.
+    /// </summary>
+    internal static XdsVirtualHost? SelectVirtualHost(IReadOnlyList<XdsVirtualHost> virtualHosts, string target)
+    {
+        XdsVirtualHost? best = null;
+        var bestRank = int.MaxValue;
+        var bestLength = -1;
+        foreach (var virtualHost in virtualHosts)
+        {
+            foreach (var domain in virtualHost.Domains)
+            {
+                var (rank, length) = MatchDomain(domain, target);
+                if (rank < bestRank || (rank == bestRank && length > bestLength))
+                {
+                    (best, bestRank, bestLength) = (virtualHost, rank, length);
+                }
+            }
+        }
+
+        return bestRank == int.MaxValue ? null : best;
+    }
+
+    private static (int Rank, int Length) MatchDomain(string domain, string target)
+    {
+        const int NoMatch = int.MaxValue;
+        if (domain.Length == 0)
+        {
+            return (NoMatch, 0);
+        }
+
+        if (domain == "*")
+        {
+            return (3, 1);
+        }
+
+        var wildcards = domain.Count(c => c == '*');
+        if (wildcards == 0)
+        {
+            return string.Equals(domain, target, StringComparison.OrdinalIgnoreCase) ? (0, domain.Length) : (NoMatch, 0);
+        }
+
+        if (wildcards > 1)
+        {
+            return (NoMatch, 0);
+        }
+
+        if (domain[0] == '*')
+        {
+            var suffix = domain.AsSpan(1);
+            return target.Length > suffix.Length && target.AsSpan().EndsWith(suffix, StringComparison.OrdinalIgnoreCase) ? (1, domain.Length) : (NoMatch, 0);
+        }
+
+        if (domain[^1] == '*')
+        {
+            var prefix = domain.AsSpan(0, domain.Length - 1);
+            return target.Length > prefix.Length && target.AsSpan().StartsWith(prefix, StringComparison.OrdinalIgnoreCase) ? (2, domain.Length) : (NoMatch, 0);
+        }
+
+        return (NoMatch, 0);
+    }
+
+    private Watch Ensure(Dictionary<string, Watch> watches, string typeUrl, string name)
+    {
+        if (!watches.TryGetValue(name, out var watch))
+        {
+            watch = new Watch(this, typeUrl, name);
+            watches[name] = watch;
+            _client.Watch(typeUrl, name, watch);
+        }
+
+        return watch;
+    }
+
+    private void Retain(Dictionary<string, Watch> watches, IReadOnlyCollection<string> keep)
+    {
+        foreach (var (name, watch) in watches.Where(w => !keep.Contains(w.Key)).ToArray())
+        {
+            watches.Remove(name);
+            _client.Unwatch(watch.TypeUrl, name, watch);
+        }
+    }
+
+    /// <summary>One subscription of this target, with what has been heard of it.</summary>
+    private sealed class Watch(XdsTargetWatcher owner, string typeUrl, string name) : IXdsWatcher
+    {
+        public string TypeUrl { get; } = typeUrl;
+
+        public string Name { get; } = name;
+
+        public XdsResourceUpdate? Data { get; private set; }
+
+        public bool Missing { get; private set; }
+
+        public string? Error { get; private set; }
+
+        public void OnUpdate(XdsResourceUpdate update)
+        {
+            Data = update;
+            Missing = false;
+            Error = null;
+            Changed();
+        }
+
+        public void OnDoesNotExist()
+        {
+            Data = null;
+            Missing = true;
+            Error = null;
+            Changed();
+        }
+
+        public void OnError(string message)
+        {
+            // Data already held stays in use; the error only matters to what has none.
+            Error = message;
+            if (Data is null)
+            {
+                Changed();
+            }
+        }
+
+        private void Changed()
+        {
+            // An event for a subscription the target has since dropped changes nothing.
+            var current = TypeUrl switch
+            {
+                XdsTypeUrls.Listener => owner._listener,
+                XdsTypeUrls.RouteConfiguration => owner._routes.GetValueOrDefault(Name),
+                XdsTypeUrls.Cluster => owner._clusters.GetValueOrDefault(Name),
+                _ => owner._endpoints.GetValueOrDefault(Name),
+            };
+            if (ReferenceEquals(current, this))
+            {
+                owner.Recompute();
+            }
+        }
+    }
+
+    /// <summary>A list compared by the identity of its items.</summary>
+    private sealed class InputList : List<object?>
+    {
+        public override bool Equals(object? obj) =>
+            obj is InputList other && other.Count == Count && this.Zip(other).All(p => ReferenceEquals(p.First, p.Second) || Equals(p.First, p.Second));
+
+        public override int GetHashCode() => Count;
+    }
+}
