@@ -136,8 +136,12 @@ public static class XdsResources
     /// <c>ring_hash_lb_config</c> or <c>maglev_lb_config</c>, i.e. xxHash and default sizes); <c>pick_first</c>,
     /// which the enum lacks, is sent in <c>load_balancing_policy</c> as <c>envoy.load_balancing_policies.pick_first</c>.
     /// </param>
+    /// <param name="http2">
+    /// Say in <c>typed_extension_protocol_options</c> that the cluster speaks HTTP/2, as Istio does for gRPC
+    /// ports; the HttpClient front door then uses cleartext HTTP/2 towards it.
+    /// </param>
     /// <returns>The packed <c>envoy.config.cluster.v3.Cluster</c>.</returns>
-    public static Any Cluster(string name, string? edsServiceName = null, string lbPolicy = LoadBalancingPolicyNames.RoundRobin)
+    public static Any Cluster(string name, string? edsServiceName = null, string lbPolicy = LoadBalancingPolicyNames.RoundRobin, bool http2 = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         var cluster = new Cluster
@@ -193,6 +197,18 @@ public static class XdsResources
                 throw new ArgumentException(
                     $"Cluster '{name}': unknown load-balancing policy '{lbPolicy}'; expected one of {string.Join(", ", LoadBalancingPolicyNames.All)}.",
                     nameof(lbPolicy));
+        }
+
+        if (http2)
+        {
+            cluster.TypedExtensionProtocolOptions["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"] = Any.Pack(
+                new Envoy.Extensions.Upstreams.Http.V3.HttpProtocolOptions
+                {
+                    ExplicitHttpConfig = new Envoy.Extensions.Upstreams.Http.V3.HttpProtocolOptions.Types.ExplicitHttpConfig
+                    {
+                        Http2ProtocolOptions = new Envoy.Config.Core.V3.Http2ProtocolOptions(),
+                    },
+                });
         }
 
         return Any.Pack(cluster);

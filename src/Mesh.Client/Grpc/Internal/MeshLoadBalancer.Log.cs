@@ -10,8 +10,8 @@ internal sealed partial class MeshLoadBalancer
             Message = "Mesh balancer for '{Service}' updated to configuration {Version}: {Created} subchannels created, {Removed} removed.")]
         public static partial void Updated(ILogger logger, string service, string version, int created, int removed);
 
-        [LoggerMessage(EventId = 4102, Level = LogLevel.Warning, EventName = "MeshResolverErrorIgnored",
-            Message = "Mesh resolver error ignored; the configuration in force stays: {Detail}")]
-        public static partial void ResolverErrorIgnored(ILogger logger, string detail);
+        [LoggerMessage(EventId = 4102, Level = LogLevel.Warning, EventName = "MeshResolverError",
+            Message = "Mesh target has no configuration; calls fail: {Detail}")]
+        public static partial void ResolverError(ILogger logger, string detail);
     }
 }

@@ -53,19 +53,15 @@ internal sealed partial class MeshLoadBalancer : LoadBalancer
             var status = state.Status.StatusCode != StatusCode.OK
                 ? state.Status
                 : new Status(StatusCode.Unavailable, "The mesh resolver gave no mesh configuration.");
-            bool keep;
+            // The mesh resolver reports an error only when the service itself is gone (deleted by the control
+            // plane, removed from appsettings) or never had configuration; an unreachable control plane leaves
+            // the last good configuration in the table (gRFC A57), so there is nothing to keep here.
             lock (_lock)
             {
-                keep = _service is not null;
+                _service = null;
             }
 
-            if (keep)
-            {
-                // Traffic that already has configuration keeps it (gRFC A57).
-                Log.ResolverErrorIgnored(_logger, status.Detail);
-                return;
-            }
-
+            Log.ResolverError(_logger, status.Detail);
             _controller.UpdateState(new BalancerState(ConnectivityState.TransientFailure, new FailurePicker(status)));
             return;
         }

@@ -244,9 +244,9 @@ internal sealed partial class XdsClient : IAsyncDisposable, IDisposable
                 backoff = TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, (long)(backoff.Ticks * 1.6)));
             }
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is OperationCanceledException or RpcException or IOException or HttpRequestException)
         {
-            // Shutting down.
+            // Shutting down: the stream ends however the transport reports it.
         }
         finally
         {
@@ -486,6 +486,7 @@ internal sealed partial class XdsClient : IAsyncDisposable, IDisposable
         else
         {
             var detail = $"{XdsTypeUrls.ShortName(type.TypeUrl)} version {response.VersionInfo} rejected: {string.Join("; ", errors)}";
+            request.VersionInfo = type.Version;
             request.ErrorDetail = new Google.Rpc.Status { Code = (int)StatusCode.InvalidArgument, Message = detail };
             Log.Nacked(_logger, XdsTypeUrls.ShortName(type.TypeUrl), response.VersionInfo, detail);
         }
