@@ -176,23 +176,30 @@ public class XdsClientTests
     public async Task UnknownName_GrpcFailsUnavailable_HttpClientPassesThrough()
     {
         await using var plain = await EchoBackend.StartAsync("plain", protocols: Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1);
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var mesh = await XdsMesh.StartAsync(
             backends: 1,
-            configure: services => services.Configure<Mesh.Client.Configuration.MeshOptions>(o => o.Xds.HttpHosts.Add("localhost:*")));
+            configure: services => services
+                .AddSingleton<TimeProvider>(time)
+                .Configure<Mesh.Client.Configuration.MeshOptions>(o => o.Xds.HttpHosts.Add("localhost:*")));
         mesh.SetService("catalog", "catalog-cluster", 0);
         using var channel = MeshGrpc.CreateChannel("xds:///inventory", mesh.Services);
+        var authority = $"localhost:{plain.Port}";
 
-        var ex = await Assert.ThrowsAsync<RpcException>(() => new Echo.EchoClient(channel).HelloAsync(new HelloRequest(), deadline: DateTime.UtcNow + Deadline).ResponseAsync);
+        // A name never sent is taken not to exist when its timer runs out (the server's LDS responses
+        // may predate the subscription, so an absence alone proves nothing).
+        var call = new Echo.EchoClient(channel).HelloAsync(new HelloRequest(), deadline: DateTime.UtcNow + Deadline).ResponseAsync;
+        var request = mesh.Services.GetRequiredService<IHttpClientFactory>().CreateClient().GetStringAsync($"http://{authority}/whoami");
+        await mesh.Server.WaitForRequestAsync(r => r.TypeUrl == TestingTypeUrls.Listener && r.ResourceNames.Contains("inventory") && r.ResourceNames.Contains(authority));
+        time.Advance(Mesh.Client.Xds.Internal.XdsClient.DoesNotExistTimeout);
 
+        var ex = await Assert.ThrowsAsync<RpcException>(() => call.DefaultTimeout("the call to fail"));
         Assert.Equal(StatusCode.Unavailable, ex.StatusCode);
         Assert.Contains($"xDS server {mesh.Server.ServerUri}: listener 'inventory' does not exist", ex.Status.Detail, StringComparison.Ordinal);
 
-        // localhost:port matches the configured pattern, so it is asked of the control plane; the answer is
+        // localhost:port matches the configured pattern, so it was asked of the control plane; the answer is
         // "does not exist", and the request goes where it was addressed.
-        var authority = $"localhost:{plain.Port}";
-        var body = await mesh.Services.GetRequiredService<IHttpClientFactory>().CreateClient().GetStringAsync($"http://{authority}/whoami");
-        Assert.Equal($"plain {authority}", body);
-        await mesh.Server.WaitForRequestAsync(r => r.TypeUrl == TestingTypeUrls.Listener && r.ResourceNames.Contains(authority));
+        Assert.Equal($"plain {authority}", await request.DefaultTimeout("the passed-through request"));
         Assert.True(mesh.Services.GetRequiredService<MeshRuntime>().Current.Snapshot.FailedServices[authority].DoesNotExist);
     }
 

@@ -10,3 +10,13 @@ internal sealed class FailurePicker(Status status) : SubchannelPicker
 
     public override PickResult Pick(PickContext context) => _result;
 }
+
+/// <summary>Makes every call wait for the next picker.</summary>
+internal sealed class QueuePicker : SubchannelPicker
+{
+    private static readonly PickResult Queue = PickResult.ForQueue();
+
+    public static QueuePicker Instance { get; } = new();
+
+    public override PickResult Pick(PickContext context) => Queue;
+}

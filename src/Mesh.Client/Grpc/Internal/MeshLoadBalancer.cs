@@ -48,6 +48,13 @@ internal sealed partial class MeshLoadBalancer : LoadBalancer
 
     public override void UpdateChannelState(ChannelState state)
     {
+        if (state.Status.StatusCode == StatusCode.OK && MeshLoadBalancingConfig.IsPending(state.LoadBalancingConfig))
+        {
+            // Configuration is on its way: calls wait for a picker, within their deadlines.
+            _controller.UpdateState(new BalancerState(ConnectivityState.Connecting, QueuePicker.Instance));
+            return;
+        }
+
         if (state.Status.StatusCode != StatusCode.OK || !MeshLoadBalancingConfig.TryRead(state.LoadBalancingConfig, out var table, out var service))
         {
             var status = state.Status.StatusCode != StatusCode.OK

@@ -46,6 +46,7 @@ internal sealed partial class MeshResolver : Resolver
     private int _pump;
     private int _lookUpStarted;
     private bool _waitExpired;
+    private bool _pendingDelivered;
 
     // Touched only by the pump's current runner.
     private long _deliveredGeneration = -1;
@@ -144,9 +145,16 @@ internal sealed partial class MeshResolver : Resolver
             {
                 if (!Volatile.Read(ref _waitExpired))
                 {
-                    // The control plane has not answered yet: give the channel nothing, so that calls wait
-                    // (bounded by their deadlines and by the wait timeout below).
+                    // The control plane has not answered yet. The channel gets a result that makes calls
+                    // wait for a picker, so that each call's deadline bounds its wait; the wait timeout
+                    // below bounds calls without one.
                     StartLookUp(discovery);
+                    if (!_pendingDelivered)
+                    {
+                        _pendingDelivered = true;
+                        listener(ResolverResult.ForResult([], new ServiceConfig { LoadBalancingConfigs = { MeshLoadBalancingConfig.Pending() } }, serviceConfigStatus: null));
+                    }
+
                     return;
                 }
 
@@ -200,6 +208,8 @@ internal sealed class MeshLoadBalancingConfig : LoadBalancingConfig
     private const string TableKey = "table";
     private const string ServiceKey = "service";
 
+    private const string PendingKey = "pending";
+
     public MeshLoadBalancingConfig(MeshTable table, ServiceRouteTable service)
         : base(MeshGrpc.LoadBalancingPolicyName)
     {
@@ -207,6 +217,21 @@ internal sealed class MeshLoadBalancingConfig : LoadBalancingConfig
         inner[TableKey] = table;
         inner[ServiceKey] = service;
     }
+
+    private MeshLoadBalancingConfig()
+        : base(MeshGrpc.LoadBalancingPolicyName)
+    {
+        ((IDictionary<string, object>)Inner[MeshGrpc.LoadBalancingPolicyName])[PendingKey] = true;
+    }
+
+    /// <summary>A config that says the target's configuration is still on its way.</summary>
+    public static MeshLoadBalancingConfig Pending() => new();
+
+    public static bool IsPending(LoadBalancingConfig? config) =>
+        config is not null &&
+        config.Inner.TryGetValue(MeshGrpc.LoadBalancingPolicyName, out var value) &&
+        value is IDictionary<string, object> inner &&
+        inner.ContainsKey(PendingKey);
 
     public static bool TryRead(LoadBalancingConfig? config, out MeshTable table, out ServiceRouteTable service)
     {

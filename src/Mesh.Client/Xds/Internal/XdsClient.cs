@@ -468,7 +468,9 @@ internal sealed partial class XdsClient : IAsyncDisposable, IDisposable
                     continue;
                 }
 
-                if (resource.Data is not null || resource.Status == XdsResourceStatus.Requested)
+                // A resource never received is not taken to be deleted: the response may answer a request
+                // sent before the subscription. Its does-not-exist timer decides instead (as gRPC does).
+                if (resource.Data is not null)
                 {
                     MarkDoesNotExist(type, resource);
                 }

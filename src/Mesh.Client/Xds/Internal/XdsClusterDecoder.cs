@@ -39,7 +39,10 @@ internal static class XdsClusterDecoder
     {
         var errorCount = errors.Count;
         var update = DecodeDiscoveryType(cluster, errors);
-        var policy = DecodeLoadBalancing(cluster, errors);
+
+        // An aggregate cluster's own policy is not used: its children's are (gRFC A37). Envoy requires
+        // CLUSTER_PROVIDED there, so the field is not validated either.
+        var policy = update?.Kind == XdsClusterKind.Aggregate ? RoundRobinPolicy.Instance : DecodeLoadBalancing(cluster, errors);
 
         // transport_socket, circuit_breakers and outlier_detection are not read yet; later changes add them.
         var protocol = DecodeProtocol(cluster, errors);

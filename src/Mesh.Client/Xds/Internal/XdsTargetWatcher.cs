@@ -275,7 +275,8 @@ internal sealed class XdsTargetWatcher
                 LoadBalancingPolicy? policy = null;
                 foreach (var child in cluster.AggregateChildren)
                 {
-                    policy ??= Leaves(child, depth + 1, path, priorities, errors);
+                    var childPolicy = Leaves(child, depth + 1, path, priorities, errors);
+                    policy ??= childPolicy;
                 }
 
                 path.Remove(name);
