@@ -1,13 +1,18 @@
 // The Mesh.Client demo: four real Kestrel backends on 127.0.0.1, and a client whose mesh comes only from
-// appsettings.json. For each policy it sends HttpClient requests and gRPC calls and prints, per endpoint,
-// how many each backend answered.
+// appsettings.json — or, with --xds, from an in-process xDS control plane (Mesh.Client.Testing) serving
+// the same mesh as Listener, RouteConfiguration, Cluster and ClusterLoadAssignment resources. For each
+// policy it sends HttpClient requests and gRPC calls and prints, per endpoint, how many each backend
+// answered.
 using System.Diagnostics;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Mesh.Client.Grpc;
+using Mesh.Client.Testing;
 using Mesh.Samples.Echo;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 var stopwatch = Stopwatch.StartNew();
 int[] ports = [47101, 47102, 47103, 47104];
@@ -25,7 +30,25 @@ catch (IOException ex)
     return 1;
 }
 
-var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
+var useXds = args.Contains("--xds");
+XdsTestServer? controlPlane = null;
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [.. args.Where(a => a != "--xds")], ContentRootPath = AppContext.BaseDirectory });
+if (useXds)
+{
+    // The same mesh, served by a control plane instead of appsettings.json. The client's only settings
+    // are the bootstrap and which HttpClient hosts to ask the control plane about.
+    controlPlane = await XdsTestServer.StartAsync();
+    ServeDemoMesh(controlPlane, ports);
+    builder.Configuration.Sources.Clear();
+    builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+    {
+        ["Mesh:Xds:Bootstrap"] = controlPlane.CreateBootstrapJson("mesh-demo"),
+        ["Mesh:Xds:HttpHosts:0"] = "catalog*",
+        ["Mesh:Xds:HttpHosts:1"] = "shop",
+    });
+    builder.Logging.SetMinimumLevel(LogLevel.Warning);
+}
+
 builder.Services.AddMesh();
 builder.Services.AddHttpClient("demo");
 using var host = builder.Build();
@@ -45,7 +68,9 @@ Echo.EchoClient Grpc(string service)
 }
 
 var byAddress = backends.ToDictionary(b => b.Name, b => b.Address);
-Console.WriteLine("Mesh.Client demo: 4 Kestrel backends on 127.0.0.1, mesh configured by appsettings.json only.");
+Console.WriteLine(useXds
+    ? $"Mesh.Client demo: 4 Kestrel backends on 127.0.0.1, mesh configured by an xDS control plane at {controlPlane!.ServerUri} (ADS, state of the world)."
+    : "Mesh.Client demo: 4 Kestrel backends on 127.0.0.1, mesh configured by appsettings.json only.");
 Console.WriteLine();
 
 const int N = 300;
@@ -56,6 +81,17 @@ await Show("priority failover (priority 0 draining/unhealthy)", "catalog-failove
 await Show("route: weighted split 80/20 catalog -> catalog-v2", "shop", N, null);
 await Show("route: header x-beta: true -> catalog-v2", "shop", 50, ("x-beta", _ => "true"));
 await Sticky();
+if (controlPlane is not null)
+{
+    await LiveUpdate(controlPlane);
+}
+
+if (controlPlane is not null)
+{
+    var requests = controlPlane.Clients.SelectMany(c => c.Requests).ToArray();
+    Console.WriteLine($"Control plane: {controlPlane.Clients.Count} ADS stream(s) from node '{controlPlane.Clients[0].NodeId}', " +
+        $"{requests.Count(r => r.Kind == XdsRequestKind.Ack)} ACKs, {requests.Count(r => r.Kind == XdsRequestKind.Nack)} NACKs.");
+}
 
 Console.WriteLine($"Done in {stopwatch.Elapsed.TotalSeconds:F1} s.");
 foreach (var channel in channels.Values)
@@ -64,6 +100,12 @@ foreach (var channel in channels.Values)
 }
 
 await host.StopAsync();
+host.Dispose();
+if (controlPlane is not null)
+{
+    await controlPlane.DisposeAsync();
+}
+
 foreach (var backend in backends)
 {
     await backend.DisposeAsync();
@@ -139,6 +181,64 @@ async Task Sticky()
     Console.WriteLine($"  {stuck} of {users} users stayed on one endpoint, the same for HttpClient and gRPC");
     Console.WriteLine($"  HttpClient requests per endpoint: {string.Join(", ", backends.Select(b => $"{b.Address}={totals.GetValueOrDefault(b.Name)}"))}");
     Console.WriteLine();
+}
+
+async Task LiveUpdate(XdsTestServer server)
+{
+    // A control plane moves traffic while the client runs: catalog's endpoints become backend-d only.
+    var version = server.SetResource(XdsResources.ClusterLoadAssignment("catalog", $"127.0.0.1:{ports[3]}"));
+    await server.WaitForAckAsync(XdsTypeUrls.ClusterLoadAssignment, version);
+    var counts = new Dictionary<string, int>();
+    for (var i = 0; i < 30; i++)
+    {
+        Count(counts, (await http.GetStringAsync("http://catalog/whoami")).Split(' ')[0]);
+        Count(counts, (await Grpc("catalog").HelloAsync(new HelloRequest())).Backend);
+    }
+
+    Console.WriteLine($"live EDS update (version {version}, ACKed): catalog -> 127.0.0.1:{ports[3]} only; next 30 HttpClient + 30 gRPC: " +
+        string.Join(", ", counts.Select(c => $"{byAddress[c.Key]}={c.Value}")));
+    Console.WriteLine();
+}
+
+static void ServeDemoMesh(XdsTestServer server, int[] ports)
+{
+    string A(int i) => $"127.0.0.1:{ports[i]}";
+    server.Update(set =>
+    {
+        void Service(string name, params XdsRoute[] routes)
+        {
+            set.Set(XdsResources.Listener(name, name + "-routes"));
+            set.Set(XdsResources.RouteConfiguration(name + "-routes", name, routes));
+        }
+
+        Service("catalog", new XdsRoute { Cluster = "catalog" });
+        Service("catalog-weighted", new XdsRoute { Cluster = "catalog-weighted" });
+        Service("catalog-least", new XdsRoute { Cluster = "catalog-least" });
+        Service("catalog-failover", new XdsRoute { Cluster = "catalog-failover" });
+        Service("catalog-sticky", new XdsRoute { Cluster = "catalog-sticky", HashHeader = "x-user" });
+        Service(
+            "shop",
+            new XdsRoute { Name = "beta-testers", Headers = new Dictionary<string, string> { ["x-beta"] = "true" }, Cluster = "catalog-v2" },
+            new XdsRoute { Name = "canary", WeightedClusters = [("catalog", 80), ("catalog-v2", 20)] });
+
+        set.Set(XdsResources.Cluster("catalog", http2: true));
+        set.Set(XdsResources.Cluster("catalog-weighted", http2: true));
+        set.Set(XdsResources.Cluster("catalog-least", lbPolicy: "least_request", http2: true));
+        set.Set(XdsResources.Cluster("catalog-failover", http2: true));
+        set.Set(XdsResources.Cluster("catalog-sticky", lbPolicy: "ring_hash", http2: true));
+        set.Set(XdsResources.Cluster("catalog-v2", http2: true));
+
+        set.Set(XdsResources.ClusterLoadAssignment("catalog", A(0), A(1), A(2)));
+        set.Set(XdsResources.ClusterLoadAssignment("catalog-weighted", new XdsLocality("zone-a",
+            new XdsEndpoint(A(0)) { Weight = 1 }, new XdsEndpoint(A(1)) { Weight = 3 }, new XdsEndpoint(A(2)) { Weight = 6 })));
+        set.Set(XdsResources.ClusterLoadAssignment("catalog-least", A(0), A(1), A(2)));
+        set.Set(XdsResources.ClusterLoadAssignment("catalog-sticky", A(0), A(1), A(2)));
+        set.Set(XdsResources.ClusterLoadAssignment(
+            "catalog-failover",
+            new XdsLocality("zone-a", new XdsEndpoint(A(0)) { Health = XdsHealthStatus.Draining }, new XdsEndpoint(A(1)) { Health = XdsHealthStatus.Unhealthy }),
+            new XdsLocality("zone-b", new XdsEndpoint(A(2)), new XdsEndpoint(A(3))) { Priority = 1 }));
+        set.Set(XdsResources.ClusterLoadAssignment("catalog-v2", A(3)));
+    });
 }
 
 static void Count(Dictionary<string, int> counts, string key) => counts[key] = counts.GetValueOrDefault(key) + 1;

@@ -123,6 +123,62 @@ public static class XdsResources
     }
 
     /// <summary>
+    /// A RouteConfiguration with one virtual host for <paramref name="domain"/> and the given routes, in
+    /// match order: path prefixes, exact header matches, single clusters or weighted splits, header hashing.
+    /// </summary>
+    /// <param name="name">The route configuration name a Listener refers to.</param>
+    /// <param name="domain">The virtual host's domain.</param>
+    /// <param name="routes">The routes; the first that matches a request wins.</param>
+    /// <returns>The packed <c>envoy.config.route.v3.RouteConfiguration</c>.</returns>
+    public static Any RouteConfiguration(string name, string domain, params XdsRoute[] routes)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentException.ThrowIfNullOrEmpty(domain);
+        ArgumentNullException.ThrowIfNull(routes);
+        var virtualHost = new VirtualHost { Name = domain == "*" ? "all" : domain, Domains = { domain } };
+        foreach (var route in routes)
+        {
+            var match = new RouteMatch { Prefix = route.PathPrefix };
+            foreach (var (header, value) in route.Headers)
+            {
+                match.Headers.Add(new HeaderMatcher { Name = header, StringMatch = new Envoy.Type.Matcher.V3.StringMatcher { Exact = value } });
+            }
+
+            RouteAction action;
+            if (route.Cluster is { Length: > 0 } cluster)
+            {
+                action = new RouteAction { Cluster = cluster };
+            }
+            else if (route.WeightedClusters.Count > 0)
+            {
+                var weighted = new WeightedCluster();
+                ulong total = 0;
+                foreach (var (target, weight) in route.WeightedClusters)
+                {
+                    weighted.Clusters.Add(new WeightedCluster.Types.ClusterWeight { Name = target, Weight = weight });
+                    total += weight;
+                }
+
+                weighted.TotalWeight = (uint)Math.Min(total, uint.MaxValue);
+                action = new RouteAction { WeightedClusters = weighted };
+            }
+            else
+            {
+                throw new ArgumentException($"Route configuration '{name}': a route needs Cluster or WeightedClusters.", nameof(routes));
+            }
+
+            if (route.HashHeader is { Length: > 0 } hashHeader)
+            {
+                action.HashPolicy.Add(new RouteAction.Types.HashPolicy { Header = new RouteAction.Types.HashPolicy.Types.Header { HeaderName = hashHeader } });
+            }
+
+            virtualHost.Routes.Add(new Route { Name = route.Name ?? string.Empty, Match = match, Route_ = action });
+        }
+
+        return Any.Pack(new RouteConfiguration { Name = name, VirtualHosts = { virtualHost } });
+    }
+
+    /// <summary>
     /// An EDS Cluster whose endpoints are fetched over ADS, balanced by <paramref name="lbPolicy"/>.
     /// </summary>
     /// <param name="name">The cluster name routes refer to.</param>

@@ -209,11 +209,11 @@ internal sealed partial class XdsClient : IAsyncDisposable, IDisposable
                 catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
                 {
                     received = ex.Data.Contains(ReceivedMarker);
-                    reason = $"ADS stream failed: {ex.Status.StatusCode}: {ex.Status.Detail}";
+                    reason = $"ADS stream failed: {ex.Status.StatusCode}: {ex.Status.Detail.TrimEnd('.')}";
                 }
                 catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is HttpRequestException or IOException or InvalidOperationException or ObjectDisposedException)
                 {
-                    reason = $"ADS stream failed: {ex.Message}";
+                    reason = $"ADS stream failed: {ex.Message.TrimEnd('.')}";
                 }
 
                 if (cancellationToken.IsCancellationRequested)
