@@ -79,12 +79,16 @@ public sealed partial class XdsTestServer : IAsyncDisposable
     /// <summary>The number of ADS streams open now.</summary>
     public int ActiveStreams => _plane.ActiveStreams;
 
+    /// <summary>The Unix domain socket the server also listens on, if it was started with one.</summary>
+    public string? UnixSocketPath { get; private set; }
+
     /// <summary>Starts a server on <c>127.0.0.1</c> and a free port.</summary>
     /// <param name="loggerFactory">Receives the server's logs (streams, requests, responses) and Kestrel's; none when <see langword="null"/>.</param>
+    /// <param name="unixSocketPath">Also listen on this Unix domain socket, as Istio's agent serves its clients (<c>unix:///path</c>).</param>
     /// <returns>The running server.</returns>
-    public static async Task<XdsTestServer> StartAsync(ILoggerFactory? loggerFactory = null)
+    public static async Task<XdsTestServer> StartAsync(ILoggerFactory? loggerFactory = null, string? unixSocketPath = null)
     {
-        var server = new XdsTestServer(loggerFactory ?? NullLoggerFactory.Instance);
+        var server = new XdsTestServer(loggerFactory ?? NullLoggerFactory.Instance) { UnixSocketPath = unixSocketPath };
         try
         {
             await server.StartHostAsync(port: 0).ConfigureAwait(false);
@@ -266,9 +270,15 @@ public sealed partial class XdsTestServer : IAsyncDisposable
     /// </summary>
     /// <param name="nodeId">The node id.</param>
     /// <param name="serverFeatures">More server features, e.g. <c>ignore_resource_deletion</c>.</param>
+    /// <param name="useUnixSocket">Name the Unix socket (<c>unix:///path</c>) instead of the TCP port; the server must have been started with one.</param>
     /// <returns>The bootstrap JSON.</returns>
-    public string CreateBootstrapJson(string nodeId = "test-node", IEnumerable<string>? serverFeatures = null)
+    public string CreateBootstrapJson(string nodeId = "test-node", IEnumerable<string>? serverFeatures = null, bool useUnixSocket = false)
     {
+        if (useUnixSocket && UnixSocketPath is null)
+        {
+            throw new InvalidOperationException("The server was started without a Unix socket.");
+        }
+
         ArgumentNullException.ThrowIfNull(nodeId);
         var features = new List<string> { "xds_v3" };
         foreach (var feature in serverFeatures ?? [])
@@ -285,7 +295,7 @@ public sealed partial class XdsTestServer : IAsyncDisposable
             json.WriteStartObject();
             json.WriteStartArray("xds_servers");
             json.WriteStartObject();
-            json.WriteString("server_uri", ServerUri);
+            json.WriteString("server_uri", useUnixSocket ? "unix://" + Path.GetFullPath(UnixSocketPath!) : ServerUri);
             json.WriteStartArray("channel_creds");
             json.WriteStartObject();
             json.WriteString("type", "insecure");
@@ -427,7 +437,18 @@ public sealed partial class XdsTestServer : IAsyncDisposable
             ApplicationName = typeof(XdsTestServer).Assembly.GetName().Name,
         });
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
-            kestrel.Listen(IPAddress.Loopback, port, listen => listen.Protocols = HttpProtocols.Http2));
+        {
+            kestrel.Listen(IPAddress.Loopback, port, listen => listen.Protocols = HttpProtocols.Http2);
+            if (UnixSocketPath is { } socket)
+            {
+                if (File.Exists(socket))
+                {
+                    File.Delete(socket);
+                }
+
+                kestrel.ListenUnixSocket(socket, listen => listen.Protocols = HttpProtocols.Http2);
+            }
+        });
         builder.Services.AddSingleton(_loggerFactory);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
         builder.Services.AddGrpc();

@@ -289,6 +289,28 @@ public class XdsClientTests
         }, "calls to fail once the listener is deleted");
     }
 
+    [Fact]
+    public async Task UnixSocketServerUri_AsIstiosAgentWritesIt_Works()
+    {
+        var socket = Path.Combine(Path.GetTempPath(), $"mesh-xds-{Guid.NewGuid():N}.sock");
+        await using var server = await XdsTestServer.StartAsync(unixSocketPath: socket);
+        await using var backends = await Backends.StartAsync(1);
+        server.Update(set => set
+            .Set(XdsResources.Listener("catalog", "catalog-routes"))
+            .Set(XdsResources.RouteConfiguration("catalog-routes", "catalog", "c"))
+            .Set(XdsResources.Cluster("c", http2: true))
+            .Set(XdsResources.ClusterLoadAssignment("c", backends[0].Address)));
+        var bootstrap = server.CreateBootstrapJson("unix-node", useUnixSocket: true);
+        Assert.Contains($"\"server_uri\": \"unix://{socket}\"", bootstrap, StringComparison.Ordinal);
+        await using var host = await MeshHost.StartAsync(XdsMesh.AppSettings(bootstrap));
+        using var channel = MeshGrpc.CreateChannel("xds:///catalog", host.Services);
+
+        var reply = await new Echo.EchoClient(channel).HelloAsync(new HelloRequest(), deadline: DateTime.UtcNow + Deadline);
+
+        Assert.Equal(backends[0].Name, reply.Backend);
+        Assert.Equal("unix-node", Assert.Single(server.Clients).NodeId);
+    }
+
     private static Google.Protobuf.WellKnownTypes.Any StaticCluster(string name) =>
         Google.Protobuf.WellKnownTypes.Any.Pack(new Envoy.Config.Cluster.V3.Cluster
         {
