@@ -311,6 +311,20 @@ public class XdsClientTests
         Assert.Equal("unix-node", Assert.Single(server.Clients).NodeId);
     }
 
+    [Fact]
+    public async Task InvalidBootstrap_StopsStartUpNamingTheField()
+    {
+        await using var host = await MeshHost.StartAsync(
+            XdsMesh.AppSettings("""{ "xds_servers": [ { "server_uri": "127.0.0.1:1", "channel_creds": [ { "type": "google_default" } ] } ] }"""),
+            start: false);
+
+        var ex = await Assert.ThrowsAsync<Mesh.Client.Xds.XdsBootstrapException>(() => host.Host.StartAsync());
+
+        Assert.Equal(
+            "xDS bootstrap (Mesh:Xds:Bootstrap): xds_servers[0].channel_creds: no supported type among [\"google_default\"]; supported: insecure, tls",
+            ex.Message);
+    }
+
     private static Google.Protobuf.WellKnownTypes.Any StaticCluster(string name) =>
         Google.Protobuf.WellKnownTypes.Any.Pack(new Envoy.Config.Cluster.V3.Cluster
         {
