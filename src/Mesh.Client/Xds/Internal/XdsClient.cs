@@ -195,7 +195,7 @@ internal sealed partial class XdsClient : IAsyncDisposable, IDisposable
                 var server = _bootstrap.XdsServers[index];
                 if (!channels.TryGetValue(index, out var channel))
                 {
-                    channel = XdsTransport.CreateChannel(server, _loggerFactory);
+                    channel = XdsTransport.CreateChannel(server, _loggerFactory, _time);
                     channels[index] = channel;
                 }
 

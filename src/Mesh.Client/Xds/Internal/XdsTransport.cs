@@ -15,7 +15,7 @@ internal static class XdsTransport
     /// (Istio's agent). Credentials: <c>insecure</c>, or <c>tls</c> with an optional CA file and client
     /// certificate (gRFC A65).
     /// </summary>
-    public static GrpcChannel CreateChannel(XdsServerConfig server, Microsoft.Extensions.Logging.ILoggerFactory loggerFactory)
+    public static GrpcChannel CreateChannel(XdsServerConfig server, Microsoft.Extensions.Logging.ILoggerFactory loggerFactory, TimeProvider time)
     {
         var tls = server.ChannelCredentials.Type == "tls";
         var handler = new SocketsHttpHandler
@@ -54,7 +54,7 @@ internal static class XdsTransport
 
         if (tls)
         {
-            ConfigureTls(handler, server.ChannelCredentials);
+            ConfigureTls(handler, server.ChannelCredentials, time);
         }
 
         return GrpcChannel.ForAddress(address, new GrpcChannelOptions
@@ -102,13 +102,13 @@ internal static class XdsTransport
         return text.Contains(':', StringComparison.Ordinal) && !text.EndsWith(']') ? text : text + ":443";
     }
 
-    private static void ConfigureTls(SocketsHttpHandler handler, XdsChannelCredentials credentials)
+    private static void ConfigureTls(SocketsHttpHandler handler, XdsChannelCredentials credentials, TimeProvider time)
     {
         var ssl = new SslClientAuthenticationOptions();
         if (credentials.CertificateFile is { } certificateFile && credentials.PrivateKeyFile is { } keyFile)
         {
             var refresh = credentials.RefreshInterval ?? TimeSpan.FromMinutes(10);
-            var source = new ReloadingCertificate(certificateFile, keyFile, refresh);
+            var source = new ReloadingCertificate(certificateFile, keyFile, refresh, time);
             ssl.LocalCertificateSelectionCallback = (_, _, _, _, _) => source.Current;
         }
 
@@ -135,11 +135,11 @@ internal static class XdsTransport
     }
 
     /// <summary>A client certificate read from PEM files, read again when the refresh interval has passed.</summary>
-    private sealed class ReloadingCertificate(string certificateFile, string keyFile, TimeSpan refresh)
+    private sealed class ReloadingCertificate(string certificateFile, string keyFile, TimeSpan refresh, TimeProvider time)
     {
         private readonly Lock _lock = new();
         private X509Certificate2? _current;
-        private DateTime _loadedAt;
+        private DateTimeOffset _loadedAt;
 
         public X509Certificate2 Current
         {
@@ -147,13 +147,13 @@ internal static class XdsTransport
             {
                 lock (_lock)
                 {
-                    if (_current is null || DateTime.UtcNow - _loadedAt >= refresh)
+                    if (_current is null || time.GetUtcNow() - _loadedAt >= refresh)
                     {
                         using var pem = X509Certificate2.CreateFromPemFile(certificateFile, keyFile);
 
                         // Re-import so that the key is usable by SslStream on every platform.
                         _current = X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
-                        _loadedAt = DateTime.UtcNow;
+                        _loadedAt = time.GetUtcNow();
                     }
 
                     return _current;
