@@ -102,7 +102,7 @@ public sealed record MeshEndpoint
     /// <summary>Host name or IP address literal (no brackets for IPv6).</summary>
     public required string Host { get; init; }
 
-    /// <summary>Port, 1 to 65535.</summary>
+    /// <summary>Port, 1 to 65535; an endpoint with port 0 (which xDS allows) is never picked.</summary>
     public required int Port { get; init; }
 
     /// <summary>Relative weight within its locality (1 or more).</summary>
@@ -114,8 +114,8 @@ public sealed record MeshEndpoint
     /// <summary>Key that <c>ring_hash</c> and <c>maglev</c> place the endpoint by, instead of its address (gRFC A76).</summary>
     public string? HashKey { get; init; }
 
-    /// <summary>Whether new requests may go to this endpoint: its health is healthy or unknown.</summary>
-    public bool IsUsable => Health is EndpointHealth.Healthy or EndpointHealth.Unknown;
+    /// <summary>Whether new requests may go to this endpoint: its health is healthy or unknown, and it has a port.</summary>
+    public bool IsUsable => Health is EndpointHealth.Healthy or EndpointHealth.Unknown && Port > 0;
 
     /// <summary>The address as <c>host:port</c>, with brackets around an IPv6 host.</summary>
     public string Address => Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]:{Port}" : $"{Host}:{Port}";

@@ -218,7 +218,7 @@ public class XdsClusterDecoderTests
     public void Decode_LogicalDnsPortOutOfRange_Error()
     {
         Assert.Equal(
-            "load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value: must be between 1 and 65535, found 70000",
+            "load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value: must be at most 65535, found 70000",
             Error(LogicalDns(e => e.Endpoint.Address.SocketAddress.PortValue = 70000)));
     }
 

@@ -185,14 +185,22 @@ public class XdsEndpointDecoderTests
         Assert.Equal("endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value: field not present", Error(Locality("z1", endpoints: endpoint)));
     }
 
-    [Theory]
-    [InlineData(0u)]
-    [InlineData(65536u)]
-    public void Decode_EndpointPortOutOfRange_Error(uint port)
+    [Fact]
+    public void Decode_EndpointPortOutOfRange_Error()
     {
         Assert.Equal(
-            $"endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value: must be between 1 and 65535, found {port}",
-            Error(Locality("z1", endpoints: Endpoint("10.0.0.1", port))));
+            "endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value: must be at most 65535, found 65536",
+            Error(Locality("z1", endpoints: Endpoint("10.0.0.1", 65536))));
+    }
+
+    [Fact]
+    public void Decode_EndpointPortZero_IsAcceptedButNeverUsable()
+    {
+        var endpoint = Priorities(Locality("z1", endpoints: Endpoint("10.0.0.1", 0)))[0].Localities[0].Endpoints[0];
+
+        // Envoy and both reference clients accept port 0; such an endpoint is never picked.
+        Assert.Equal(0, endpoint.Port);
+        Assert.False(endpoint.IsUsable);
     }
 
     [Fact]
@@ -287,11 +295,11 @@ public class XdsEndpointDecoderTests
     [Fact]
     public void Decode_SeveralBadEndpoints_AllReported()
     {
-        var error = Error(Locality("z1", endpoints: [Endpoint("", 80), Endpoint("10.0.0.1", 0)]));
+        var error = Error(Locality("z1", endpoints: [Endpoint("", 80), Endpoint("10.0.0.1", 70000)]));
 
         Assert.Equal(
             "endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address: must be non-empty; "
-            + "endpoints[0].lb_endpoints[1].endpoint.address.socket_address.port_value: must be between 1 and 65535, found 0",
+            + "endpoints[0].lb_endpoints[1].endpoint.address.socket_address.port_value: must be at most 65535, found 70000",
             error);
     }
 }

@@ -169,7 +169,7 @@ public class XdsTargetWatcherTests
         {
             Name = name,
             ClusterType = new Cluster.Types.CustomClusterType { Name = "envoy.clusters.aggregate", TypedConfig = Any.Pack(config) },
-            LbPolicy = Cluster.Types.LbPolicy.ClusterProvided,
+            LbPolicy = Cluster.Types.LbPolicy.RoundRobin,
         });
     }
 

@@ -10,7 +10,9 @@
 //   - every rpc we declare has the same request / response types and streaming flags.
 // Fields upstream has and we leave out are fine (they travel as unknown fields); they are counted.
 //
-// Usage: npm ci && node check.js [--verbose] [--ours=<dir>]   (--ours checks another copy of the protos)
+// Usage: npm ci --prefix tests/interop && node tests/interop/protocheck/check.js [--verbose] [--ours=<dir>]
+// (--ours checks another copy of the protos). The node package is tests/interop/package.json; the .NET test
+// Mesh.Client.Tests.Interop.ProtoCheckTests runs this script in `dotnet test`.
 // Exit code 0 when everything matches, 1 with one line per mismatch otherwise.
 'use strict';
 

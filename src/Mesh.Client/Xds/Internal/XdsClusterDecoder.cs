@@ -40,9 +40,9 @@ internal static class XdsClusterDecoder
         var errorCount = errors.Count;
         var update = DecodeDiscoveryType(cluster, errors);
 
-        // An aggregate cluster's own policy is not used: its children's are (gRFC A37). Envoy requires
-        // CLUSTER_PROVIDED there, so the field is not validated either.
-        var policy = update?.Kind == XdsClusterKind.Aggregate ? RoundRobinPolicy.Instance : DecodeLoadBalancing(cluster, errors);
+        // An aggregate cluster's own policy is not used (its children's are, gRFC A37), but it is validated
+        // all the same: C-core and grpc-js both NACK an aggregate cluster with CLUSTER_PROVIDED.
+        var policy = DecodeLoadBalancing(cluster, errors);
 
         // transport_socket, circuit_breakers and outlier_detection are not read yet; later changes add them.
         var protocol = DecodeProtocol(cluster, errors);
@@ -182,9 +182,10 @@ internal static class XdsClusterDecoder
         {
             AddError(errors, Field(path, "port_value"), "field not present");
         }
-        else if (socketAddress.PortValue is 0 or > 65535)
+        else if (socketAddress.PortValue > 65535)
         {
-            AddError(errors, Field(path, "port_value"), $"must be between 1 and 65535, found {socketAddress.PortValue}");
+            // Port 0 is accepted, as Envoy and gRPC accept it; the endpoint is never picked.
+            AddError(errors, Field(path, "port_value"), $"must be at most 65535, found {socketAddress.PortValue}");
         }
 
         return errors.Count > errorCount

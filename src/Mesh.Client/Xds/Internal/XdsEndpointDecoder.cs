@@ -140,9 +140,10 @@ internal static class XdsEndpointDecoder
         {
             AddError(errors, Field(socketPath, "port_value"), "field not present");
         }
-        else if (socketAddress.PortValue is 0 or > 65535)
+        else if (socketAddress.PortValue > 65535)
         {
-            AddError(errors, Field(socketPath, "port_value"), $"must be between 1 and 65535, found {socketAddress.PortValue}");
+            // Port 0 is accepted, as Envoy and gRPC accept it; such an endpoint is never picked.
+            AddError(errors, Field(socketPath, "port_value"), $"must be at most 65535, found {socketAddress.PortValue}");
         }
 
         if (errors.Count > errorCount)

@@ -221,10 +221,16 @@ internal sealed class XdsTargetWatcher
         {
             var priorities = new List<MeshPriority>();
             var errors = new List<string>();
-            var policy = Leaves(name, 0, [], priorities, errors);
+            var leaf = Leaves(name, 0, [], priorities, errors);
             model = priorities.Count == 0 && errors.Count > 0
                 ? Failed(name, string.Join("; ", errors))
-                : new MeshCluster { Name = name, LoadBalancing = policy ?? cluster.LoadBalancing, Protocol = cluster.Protocol, Priorities = priorities };
+                : new MeshCluster
+                {
+                    Name = name,
+                    LoadBalancing = leaf?.LoadBalancing ?? cluster.LoadBalancing,
+                    Protocol = leaf?.Protocol ?? cluster.Protocol,
+                    Priorities = priorities,
+                };
         }
 
         _built[name] = (cluster, inputs, model);
@@ -233,9 +239,10 @@ internal sealed class XdsTargetWatcher
 
     /// <summary>
     /// Collects the priorities of a cluster; an aggregate cluster lists its children's priorities in
-    /// order (gRFC A37). Returns the load-balancing policy of the first leaf.
+    /// order (gRFC A37). Returns the first leaf: its load-balancing policy and HTTP version serve the
+    /// whole aggregate, since the leaves hold the endpoints.
     /// </summary>
-    private LoadBalancingPolicy? Leaves(string name, int depth, HashSet<string> path, List<MeshPriority> priorities, List<string> errors)
+    private XdsClusterUpdate? Leaves(string name, int depth, HashSet<string> path, List<MeshPriority> priorities, List<string> errors)
     {
         if (!_clusters.TryGetValue(name, out var watch) || watch.Data is not XdsClusterUpdate cluster)
         {
@@ -257,14 +264,14 @@ internal sealed class XdsTargetWatcher
                 }
 
                 // Endpoints that do not exist are no endpoints (the cluster then has none to pick).
-                return cluster.LoadBalancing;
+                return cluster;
             case XdsClusterKind.LogicalDns:
                 priorities.Add(new MeshPriority([new MeshLocality
                 {
                     Name = LocalityName.Default,
                     Endpoints = [new MeshEndpoint { Host = cluster.DnsHost!, Port = cluster.DnsPort }],
                 }]));
-                return cluster.LoadBalancing;
+                return cluster;
             default:
                 if (depth >= MaxAggregateDepth || !path.Add(name))
                 {
@@ -272,15 +279,15 @@ internal sealed class XdsTargetWatcher
                     return null;
                 }
 
-                LoadBalancingPolicy? policy = null;
+                XdsClusterUpdate? first = null;
                 foreach (var child in cluster.AggregateChildren)
                 {
-                    var childPolicy = Leaves(child, depth + 1, path, priorities, errors);
-                    policy ??= childPolicy;
+                    var childLeaf = Leaves(child, depth + 1, path, priorities, errors);
+                    first ??= childLeaf;
                 }
 
                 path.Remove(name);
-                return policy;
+                return first;
         }
     }
 
