@@ -1,7 +1,21 @@
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
+using Mesh.Client.Benchmarks;
 using Perfolizer.Horology;
+
+// Two console modes that BenchmarkDotNet cannot express (see bench/README.md, "xDS updates"):
+//   --retained            memory an applied 10,000-endpoint EDS update keeps alive, per endpoint
+//   --concurrent [secs]   picks on one thread while updates are published on another
+if (args is ["--retained", ..])
+{
+    return RetainedMemory.Run();
+}
+
+if (args is ["--concurrent", .. var rest])
+{
+    return ConcurrentPicks.Run(rest);
+}
 
 // One short job for every benchmark, so the whole suite runs in a few minutes on a 2-core box:
 // one process per case, 3 warm-up and 5 measured iterations of about 250 ms each. Options such as
@@ -21,3 +35,4 @@ var job = Job.Default
 var config = DefaultConfig.Instance.AddJob(job);
 
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);
+return 0;

@@ -274,7 +274,7 @@ internal sealed class MeshRuntime : IAsyncDisposable, IDisposable
 
     private ClusterRuntime BuildCluster(MeshCluster cluster, ClusterRuntime? previous)
     {
-        var oldStates = new Dictionary<string, EndpointState>(StringComparer.Ordinal);
+        var oldStates = new Dictionary<string, EndpointState>(previous?.AllEndpoints.Length ?? 0, StringComparer.Ordinal);
         if (previous is not null)
         {
             foreach (var state in previous.AllEndpoints)
@@ -295,9 +295,10 @@ internal sealed class MeshRuntime : IAsyncDisposable, IDisposable
                 for (var e = 0; e < states.Length; e++)
                 {
                     var endpoint = locality.Endpoints[e];
-                    if (!oldStates.TryGetValue(endpoint.Address, out var state))
+                    var address = endpoint.Address;
+                    if (!oldStates.TryGetValue(address, out var state))
                     {
-                        state = new EndpointState(cluster.Name, endpoint);
+                        state = new EndpointState(cluster.Name, endpoint, address);
                     }
 
                     state.Endpoint = endpoint;

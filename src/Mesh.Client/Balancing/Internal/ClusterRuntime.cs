@@ -67,8 +67,22 @@ internal sealed class ClusterRuntime
 
     public static PickCandidate[] CollectCandidates(LocalityRuntime[] localities, Func<EndpointState, bool> usable)
     {
-        var list = new List<PickCandidate>();
-        for (var l = 0; l < localities.Length; l++)
+        // Count first, so that a cluster of thousands of endpoints fills one array instead of growing a list.
+        var count = 0;
+        foreach (var locality in localities)
+        {
+            if (locality.Weight != 0)
+            {
+                foreach (var state in locality.Endpoints)
+                {
+                    count += usable(state) ? 1 : 0;
+                }
+            }
+        }
+
+        var result = new PickCandidate[count];
+        var at = 0;
+        for (var l = 0; l < localities.Length && at < count; l++)
         {
             var locality = localities[l];
             if (locality.Weight == 0)
@@ -78,13 +92,13 @@ internal sealed class ClusterRuntime
 
             foreach (var state in locality.Endpoints)
             {
-                if (usable(state))
+                if (at < count && usable(state))
                 {
-                    list.Add(PickCandidate.From(state, l, locality.Weight));
+                    result[at++] = PickCandidate.From(state, l, locality.Weight);
                 }
             }
         }
 
-        return [.. list];
+        return at == count ? result : result[..at];
     }
 }

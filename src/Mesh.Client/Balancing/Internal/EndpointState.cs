@@ -12,13 +12,20 @@ internal sealed class EndpointState
     private int _inFlight;
     private long _started;
 
+    private string? _httpPrefix;
+    private string? _httpsPrefix;
+
     public EndpointState(string clusterName, MeshEndpoint endpoint)
+        : this(clusterName, endpoint, endpoint.Address)
+    {
+    }
+
+    // The address is passed in when the caller has formatted it already.
+    public EndpointState(string clusterName, MeshEndpoint endpoint, string address)
     {
         ClusterName = clusterName;
-        Address = endpoint.Address;
+        Address = address;
         Endpoint = endpoint;
-        HttpPrefix = "http://" + Address;
-        HttpsPrefix = "https://" + Address;
     }
 
     public string ClusterName { get; }
@@ -35,9 +42,10 @@ internal sealed class EndpointState
     /// <summary>Priority under the current configuration.</summary>
     public int Priority { get; set; }
 
-    public string HttpPrefix { get; }
+    // Made on first use: most endpoints of a large xDS cluster may never see an HttpClient request.
+    public string HttpPrefix => _httpPrefix ??= "http://" + Address;
 
-    public string HttpsPrefix { get; }
+    public string HttpsPrefix => _httpsPrefix ??= "https://" + Address;
 
     public int InFlight => Volatile.Read(ref _inFlight);
 

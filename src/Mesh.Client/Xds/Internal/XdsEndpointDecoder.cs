@@ -22,12 +22,16 @@ internal static class XdsEndpointDecoder
     {
         var errorCount = errors.Count;
         var priorities = new SortedDictionary<uint, List<MeshLocality>>();
-        var addresses = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var endpointCount = 0;
+        foreach (var locality in assignment.Endpoints)
+        {
+            endpointCount += locality.LbEndpoints.Count;
+        }
+
+        var addresses = new HashSet<(string Host, int Port)>(endpointCount, AddressComparer.Instance);
         for (var i = 0; i < assignment.Endpoints.Count; i++)
         {
             var localityEndpoints = assignment.Endpoints[i];
-            var path = $"endpoints[{i}]";
-
             // A locality without weight takes no traffic; gRPC leaves it out altogether, and so it does not
             // count towards its priority either.
             var weight = localityEndpoints.LoadBalancingWeight ?? 0;
@@ -38,7 +42,7 @@ internal static class XdsEndpointDecoder
 
             if (localityEndpoints.Locality is not { } localityProto)
             {
-                AddError(errors, Field(path, "locality"), "field not present");
+                AddError(errors, $"endpoints[{i}].locality", "field not present");
                 continue;
             }
 
@@ -46,7 +50,7 @@ internal static class XdsEndpointDecoder
             var endpoints = new List<MeshEndpoint>(localityEndpoints.LbEndpoints.Count);
             for (var j = 0; j < localityEndpoints.LbEndpoints.Count; j++)
             {
-                if (DecodeEndpoint(localityEndpoints.LbEndpoints[j], Field(path, $"lb_endpoints[{j}]"), addresses, errors) is { } endpoint)
+                if (DecodeEndpoint(localityEndpoints.LbEndpoints[j], i, j, addresses, errors) is { } endpoint)
                 {
                     endpoints.Add(endpoint);
                 }
@@ -59,7 +63,7 @@ internal static class XdsEndpointDecoder
 
             if (localities.Exists(l => l.Name == name))
             {
-                AddError(errors, path, $"duplicate locality {name} in priority {localityEndpoints.Priority}");
+                AddError(errors, $"endpoints[{i}]", $"duplicate locality {name} in priority {localityEndpoints.Priority}");
                 continue;
             }
 
@@ -93,44 +97,54 @@ internal static class XdsEndpointDecoder
             : new XdsEndpointUpdate([.. priorities.Values.Select(localities => new MeshPriority(localities))]);
     }
 
-    private static MeshEndpoint? DecodeEndpoint(LbEndpoint lbEndpoint, string path, HashSet<string> addresses, List<string> errors)
+    /// <summary>Host and port, compared as an address is: host without regard to case.</summary>
+    private sealed class AddressComparer : IEqualityComparer<(string Host, int Port)>
+    {
+        public static AddressComparer Instance { get; } = new();
+
+        public bool Equals((string Host, int Port) x, (string Host, int Port) y) =>
+            x.Port == y.Port && string.Equals(x.Host, y.Host, StringComparison.OrdinalIgnoreCase);
+
+        public int GetHashCode((string Host, int Port) obj) =>
+            HashCode.Combine(StringComparer.OrdinalIgnoreCase.GetHashCode(obj.Host), obj.Port);
+    }
+
+    // Field paths are built only when an error is recorded: this runs once per endpoint of every update.
+    private static MeshEndpoint? DecodeEndpoint(LbEndpoint lbEndpoint, int locality, int index, HashSet<(string Host, int Port)> addresses, List<string> errors)
     {
         var errorCount = errors.Count;
         var weight = lbEndpoint.LoadBalancingWeight ?? 1;
         if (weight == 0)
         {
-            AddError(errors, Field(path, "load_balancing_weight"), "must be 1 or more");
+            AddError(errors, Path(".load_balancing_weight"), "must be 1 or more");
         }
 
-        var endpointPath = Field(path, "endpoint");
         if (lbEndpoint.Endpoint is not { } endpoint)
         {
-            AddError(errors, endpointPath, "field not present");
+            AddError(errors, Path(".endpoint"), "field not present");
             return null;
         }
 
         // The address comes from socket_address only; endpoint.hostname is informational (gRPC uses it as
         // the authority at most), and additional_addresses (gRFC A61) are not read yet.
-        var addressPath = Field(endpointPath, "address");
         if (endpoint.Address is not { } address)
         {
-            AddError(errors, addressPath, "field not present");
+            AddError(errors, Path(".endpoint.address"), "field not present");
             return null;
         }
 
-        var socketPath = Field(addressPath, "socket_address");
         if (address.SocketAddress is not { } socketAddress)
         {
-            AddError(errors, socketPath, "field not present");
+            AddError(errors, Path(".endpoint.address.socket_address"), "field not present");
             return null;
         }
 
         var host = socketAddress.Address;
         if (host.Length == 0)
         {
-            AddError(errors, Field(socketPath, "address"), "must be non-empty");
+            AddError(errors, Path(".endpoint.address.socket_address.address"), "must be non-empty");
         }
-        else if (IPAddress.TryParse(host, out var ip) && ip.AddressFamily == AddressFamily.InterNetworkV6)
+        else if (host.Contains(':', StringComparison.Ordinal) && IPAddress.TryParse(host, out var ip) && ip.AddressFamily == AddressFamily.InterNetworkV6)
         {
             // One spelling per IPv6 address, without brackets, so that duplicates are found.
             host = ip.ToString();
@@ -138,12 +152,12 @@ internal static class XdsEndpointDecoder
 
         if (socketAddress.PortSpecifierCase != Envoy.Config.Core.V3.SocketAddress.PortSpecifierOneofCase.PortValue)
         {
-            AddError(errors, Field(socketPath, "port_value"), "field not present");
+            AddError(errors, Path(".endpoint.address.socket_address.port_value"), "field not present");
         }
         else if (socketAddress.PortValue > 65535)
         {
             // Port 0 is accepted, as Envoy and gRPC accept it; such an endpoint is never picked.
-            AddError(errors, Field(socketPath, "port_value"), $"must be at most 65535, found {socketAddress.PortValue}");
+            AddError(errors, Path(".endpoint.address.socket_address.port_value"), $"must be at most 65535, found {socketAddress.PortValue}");
         }
 
         if (errors.Count > errorCount)
@@ -151,29 +165,27 @@ internal static class XdsEndpointDecoder
             return null;
         }
 
-        var result = new MeshEndpoint
+        var port = (int)socketAddress.PortValue;
+        if (!addresses.Add((host, port)))
         {
-            Host = host,
-            Port = (int)socketAddress.PortValue,
-            Weight = weight,
-            HashKey = HashKey(lbEndpoint),
-        };
-
-        if (!addresses.Add(result.Address))
-        {
-            AddError(errors, addressPath, $"duplicate endpoint address \"{result.Address}\"");
+            var text = host.Contains(':', StringComparison.Ordinal) ? $"[{host}]:{port}" : $"{host}:{port}";
+            AddError(errors, Path(".endpoint.address"), $"duplicate endpoint address \"{text}\"");
             return null;
         }
 
         // HEALTHY and UNKNOWN take traffic; gRPC drops the others from the list, the mesh keeps them marked.
+        // A status newer than our protos is not known to be usable, so it is not used.
         var health = (int)lbEndpoint.HealthStatus;
-        if (health is < (int)EndpointHealth.Unknown or > (int)EndpointHealth.Degraded)
+        return new MeshEndpoint
         {
-            // A status newer than our protos: not known to be usable, so not used.
-            return result with { Health = EndpointHealth.Unhealthy };
-        }
+            Host = host,
+            Port = port,
+            Weight = weight,
+            HashKey = HashKey(lbEndpoint),
+            Health = health is < (int)EndpointHealth.Unknown or > (int)EndpointHealth.Degraded ? EndpointHealth.Unhealthy : (EndpointHealth)health,
+        };
 
-        return result with { Health = (EndpointHealth)health };
+        string Path(string tail) => $"endpoints[{locality}].lb_endpoints[{index}]{tail}";
     }
 
     private static string? HashKey(LbEndpoint lbEndpoint) =>
