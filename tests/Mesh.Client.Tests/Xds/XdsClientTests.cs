@@ -325,6 +325,33 @@ public class XdsClientTests
             ex.Message);
     }
 
+    [Fact]
+    public async Task AuthorityTarget_WatchesTheAuthoritysXdstpListener()
+    {
+        await using var server = await XdsTestServer.StartAsync();
+        await using var backends = await Backends.StartAsync(1);
+        const string listener = "xdstp://corp/envoy.config.listener.v3.Listener/catalog.shop:8080";
+        server.Update(set => set
+            .Set(XdsResources.Listener(listener, "catalog-routes"))
+            .Set(XdsResources.RouteConfiguration("catalog-routes", "catalog.shop:8080", "c"))
+            .Set(XdsResources.Cluster("c", http2: true))
+            .Set(XdsResources.ClusterLoadAssignment("c", backends[0].Address)));
+        var bootstrap = System.Text.Json.Nodes.JsonNode.Parse(server.CreateBootstrapJson())!.AsObject();
+        bootstrap["authorities"] = System.Text.Json.Nodes.JsonNode.Parse("""{ "corp": {} }""");
+        await using var host = await MeshHost.StartAsync(XdsMesh.AppSettings(bootstrap.ToJsonString()));
+        using var channel = MeshGrpc.CreateChannel("xds://corp/catalog.shop:8080", host.Services);
+        using var unknown = MeshGrpc.CreateChannel("xds://elsewhere/catalog", host.Services);
+
+        var reply = await new Echo.EchoClient(channel).HelloAsync(new HelloRequest(), deadline: DateTime.UtcNow + Deadline);
+        var ex = await Assert.ThrowsAsync<RpcException>(() => new Echo.EchoClient(unknown).HelloAsync(new HelloRequest(), deadline: DateTime.UtcNow + Deadline).ResponseAsync);
+
+        Assert.Equal(backends[0].Name, reply.Backend);
+        Assert.Equal("catalog.shop:8080", reply.Authority);
+        Assert.Contains(server.Clients[0].Requests, r => r.ResourceNames.Contains(listener));
+        Assert.Equal(StatusCode.Unavailable, ex.StatusCode);
+        Assert.Contains("authority 'elsewhere' is not in the xDS bootstrap's authorities", ex.Status.Detail, StringComparison.Ordinal);
+    }
+
     private static Google.Protobuf.WellKnownTypes.Any StaticCluster(string name) =>
         Google.Protobuf.WellKnownTypes.Any.Pack(new Envoy.Config.Cluster.V3.Cluster
         {

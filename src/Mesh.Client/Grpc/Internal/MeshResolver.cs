@@ -4,6 +4,7 @@ using Grpc.Net.Client.Configuration;
 using Mesh.Client.Balancing.Internal;
 using Mesh.Client.Internal;
 using Mesh.Client.Routing.Internal;
+using Mesh.Client.Xds.Internal;
 using Microsoft.Extensions.Logging;
 
 namespace Mesh.Client.Grpc.Internal;
@@ -16,8 +17,15 @@ internal sealed class MeshResolverFactory(MeshRuntime runtime) : ResolverFactory
     public override Resolver Create(ResolverOptions options) =>
         new MeshResolver(TargetName(options.Address), runtime, options.LoggerFactory.CreateLogger<MeshResolver>());
 
-    /// <summary><c>xds:///catalog</c> and <c>xds://authority/catalog</c> both name <c>catalog</c>.</summary>
-    internal static string TargetName(Uri address) => Uri.UnescapeDataString(address.AbsolutePath.TrimStart('/'));
+    /// <summary>
+    /// <c>xds:///catalog</c> names <c>catalog</c>. A target with an authority, <c>xds://corp/catalog</c>, keeps
+    /// it (<c>xds://corp/catalog</c>), so that the control plane looks it up in that authority (gRFC A47).
+    /// </summary>
+    internal static string TargetName(Uri address)
+    {
+        var name = Uri.UnescapeDataString(address.AbsolutePath.TrimStart('/'));
+        return address.Authority.Length == 0 ? name : $"xds://{address.Authority}/{name}";
+    }
 }
 
 /// <summary>
@@ -106,6 +114,8 @@ internal sealed partial class MeshResolver : Resolver
         }
     }
 
+    private string Display => _name.StartsWith("xds://", StringComparison.Ordinal) ? _name : "xds:///" + _name;
+
     private void StartLookUp(IMeshDiscovery discovery)
     {
         if (Interlocked.Exchange(ref _lookUpStarted, 1) != 0)
@@ -139,7 +149,7 @@ internal sealed partial class MeshResolver : Resolver
             string message;
             if (table.Snapshot.FailedServices.TryGetValue(_name, out var failure))
             {
-                message = $"xds:///{_name}: {failure.Message}";
+                message = $"{Display}: {failure.Message}";
             }
             else if (_runtime.Discovery is { } discovery)
             {
@@ -158,11 +168,11 @@ internal sealed partial class MeshResolver : Resolver
                     return;
                 }
 
-                message = $"xds:///{_name}: no configuration from {discovery.Description} within {discovery.ConfigWaitTimeout.TotalSeconds:0.#} s.";
+                message = $"{Display}: no configuration from {discovery.Description} within {discovery.ConfigWaitTimeout.TotalSeconds:0.#} s.";
             }
             else
             {
-                message = $"xds:///{_name}: no mesh service named '{_name}' is configured (source: {table.Snapshot.Source}, version {table.Snapshot.Version}).";
+                message = $"{Display}: no mesh service named '{_name}' is configured (source: {table.Snapshot.Source}, version {table.Snapshot.Version}).";
             }
 
             _deliveredGeneration = table.Generation;
@@ -191,7 +201,7 @@ internal sealed partial class MeshResolver : Resolver
             if (seen.Add(state.Address))
             {
                 var address = new BalancerAddress(state.Endpoint.Host, state.Endpoint.Port);
-                address.Attributes.Set(HostOverrideKey, _name);
+                address.Attributes.Set(HostOverrideKey, XdsTargets.DataPlaneAuthority(_name));
                 addresses.Add(address);
             }
         }

@@ -22,6 +22,7 @@ internal sealed partial class XdsMeshSource : IMeshDiscovery, IAsyncDisposable, 
     private readonly Regex[] _httpHosts;
     private readonly ConcurrentDictionary<string, byte> _requested = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, XdsTargetWatcher> _targets = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, MeshServiceFailure> _failures = new(StringComparer.OrdinalIgnoreCase);
     private long _version;
 
     public XdsMeshSource(XdsClient client, MeshRuntime runtime, IEnumerable<string> httpHosts, TimeSpan configWaitTimeout, ILogger<XdsMeshSource> logger)
@@ -67,7 +68,18 @@ internal sealed partial class XdsMeshSource : IMeshDiscovery, IAsyncDisposable, 
         _client.Start();
         _client.Post(() =>
         {
-            var listenerName = ListenerName(name);
+            string listenerName;
+            try
+            {
+                listenerName = ListenerName(name);
+            }
+            catch (InvalidOperationException ex)
+            {
+                _failures[name] = new MeshServiceFailure(true, ex.Message);
+                OnTargetChanged(null);
+                return;
+            }
+
             Log.Watching(_logger, name, listenerName);
             var watcher = new XdsTargetWatcher(name, listenerName, _client, OnTargetChanged);
             _targets[name] = watcher;
@@ -79,27 +91,15 @@ internal sealed partial class XdsMeshSource : IMeshDiscovery, IAsyncDisposable, 
 
     public void Dispose() => _client.Dispose();
 
-    /// <summary>The Listener a target watches: the bootstrap's template with the target in place of <c>%s</c>.</summary>
-    internal string ListenerName(string target)
-    {
-        if (target.StartsWith("xdstp:", StringComparison.Ordinal))
-        {
-            return target;
-        }
-
-        var template = _client.Bootstrap.ClientDefaultListenerResourceNameTemplate;
-
-        // In xdstp templates the target is percent-encoded (gRFC A47); a plain template takes it as written.
-        var value = template.StartsWith("xdstp:", StringComparison.Ordinal) ? Uri.EscapeDataString(target).Replace("%3A", ":", StringComparison.Ordinal) : target;
-        return template.Replace("%s", value, StringComparison.Ordinal);
-    }
+    /// <summary>The Listener a target watches (see <see cref="XdsTargets.ListenerName"/>).</summary>
+    internal string ListenerName(string target) => XdsTargets.ListenerName(_client.Bootstrap, target);
 
     // Runs on the xDS client's serializer.
-    private void OnTargetChanged(XdsTargetWatcher changed)
+    private void OnTargetChanged(XdsTargetWatcher? changed)
     {
         var services = new Dictionary<string, MeshService>(StringComparer.OrdinalIgnoreCase);
         var clusters = new Dictionary<string, MeshCluster>(StringComparer.OrdinalIgnoreCase);
-        var failed = new Dictionary<string, MeshServiceFailure>(StringComparer.OrdinalIgnoreCase);
+        var failed = new Dictionary<string, MeshServiceFailure>(_failures, StringComparer.OrdinalIgnoreCase);
         foreach (var target in _targets.Values)
         {
             if (target.Service is { } service)
@@ -126,11 +126,11 @@ internal sealed partial class XdsMeshSource : IMeshDiscovery, IAsyncDisposable, 
             FailedServices = failed.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase),
         });
 
-        if (changed.Service is not null)
+        if (changed?.Service is not null)
         {
             Log.TargetReady(_logger, changed.Target, changed.Clusters.Count, version);
         }
-        else if (changed.Failure is { } why)
+        else if (changed?.Failure is { } why)
         {
             Log.TargetFailed(_logger, changed.Target, why.Message);
         }

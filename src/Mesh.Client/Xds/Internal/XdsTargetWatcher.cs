@@ -119,13 +119,13 @@ internal sealed class XdsTargetWatcher
         {
             routes = [ErrorRoute(routeError)];
         }
-        else if (SelectVirtualHost(routeConfig!.VirtualHosts, Target) is { } virtualHost)
+        else if (SelectVirtualHost(routeConfig!.VirtualHosts, XdsTargets.DataPlaneAuthority(Target)) is { } virtualHost)
         {
             routes = virtualHost.Routes;
         }
         else
         {
-            routes = [ErrorRoute($"no virtual host of route configuration '{routeConfig.Name}' matches '{Target}'")];
+            routes = [ErrorRoute($"no virtual host of route configuration '{routeConfig.Name}' matches '{XdsTargets.DataPlaneAuthority(Target)}'")];
         }
 
         // Every cluster the routes reach, through aggregate clusters to the leaves, must be known.
