@@ -77,7 +77,7 @@ public static partial class MeshServiceCollectionExtensions
         services.TryAddSingleton<ConfigurationMeshSource>();
         services.TryAddSingleton(sp =>
         {
-            var runtime = new MeshRuntime(sp.GetRequiredService<MeshRandom>());
+            var runtime = new MeshRuntime(sp.GetRequiredService<MeshRandom>(), sp.GetService<TimeProvider>() ?? TimeProvider.System);
             sp.GetRequiredService<ConfigurationMeshSource>().Start(runtime);
             StartXds(sp, runtime);
             return runtime;

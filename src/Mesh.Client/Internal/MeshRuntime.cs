@@ -26,12 +26,22 @@ internal sealed class MeshRuntime : IAsyncDisposable, IDisposable
     private Action<MeshTable>[] _subscribers = [];
     private CancellationTokenSource _changeSource = new();
 
+    private readonly TimeProvider _time;
+
     public MeshRuntime(MeshRandom random)
+        : this(random, TimeProvider.System)
+    {
+    }
+
+    public MeshRuntime(MeshRandom random, TimeProvider time)
     {
         _random = random;
+        _time = time;
     }
 
     public MeshRandom Random => _random;
+
+    public TimeProvider Time => _time;
 
     /// <summary>The table in force. One volatile read.</summary>
     public MeshTable Current => Volatile.Read(ref _table);
@@ -131,7 +141,7 @@ internal sealed class MeshRuntime : IAsyncDisposable, IDisposable
         lock (_publishLock)
         {
             _sources.TryGetValue(source, out var previous);
-            var compiled = Compile(snapshot, previous);
+            var compiled = Compile(source, snapshot, previous, rebuild: null);
             _sources[source] = compiled;
             table = Merge(_table.Generation + 1);
             Volatile.Write(ref _table, table);
@@ -150,16 +160,56 @@ internal sealed class MeshRuntime : IAsyncDisposable, IDisposable
         return table;
     }
 
-    private SourceTable Compile(MeshSnapshot snapshot, SourceTable? previous)
+    /// <summary>
+    /// Rebuilds the pickers of clusters whose endpoints changed without a configuration change (outlier
+    /// detection ejected or returned one) and publishes the result.
+    /// </summary>
+    public void RefreshClusters(string source, string clusterName)
+    {
+        MeshTable table;
+        CancellationTokenSource previousSource;
+        lock (_publishLock)
+        {
+            if (!_sources.TryGetValue(source, out var previous) || !previous.Clusters.ContainsKey(clusterName))
+            {
+                return;
+            }
+
+            _sources[source] = Compile(source, previous.Snapshot, previous, rebuild: clusterName);
+            table = Merge(_table.Generation + 1);
+            Volatile.Write(ref _table, table);
+            previousSource = _changeSource;
+            Volatile.Write(ref _changeSource, new CancellationTokenSource());
+        }
+
+        foreach (var subscriber in Volatile.Read(ref _subscribers))
+        {
+            subscriber(table);
+        }
+
+        previousSource.Cancel();
+        previousSource.Dispose();
+    }
+
+    private SourceTable Compile(string source, MeshSnapshot snapshot, SourceTable? previous, string? rebuild)
     {
         var clusters = new Dictionary<string, ClusterRuntime>(NameComparer);
         foreach (var (name, cluster) in snapshot.Clusters)
         {
             ClusterRuntime? old = null;
             previous?.Clusters.TryGetValue(name, out old);
-            clusters[name] = old is not null && ModelEquality.ClusterEquals(old.Config, cluster)
+            clusters[name] = old is not null && ModelEquality.ClusterEquals(old.Config, cluster) && !NameComparer.Equals(name, rebuild)
                 ? old
-                : BuildCluster(cluster, old);
+                : BuildCluster(source, cluster, old);
+        }
+
+        // Clusters that left the configuration stop their outlier detection.
+        foreach (var (name, old) in previous?.Clusters ?? [])
+        {
+            if (!clusters.ContainsKey(name))
+            {
+                old.State.SetOutlierDetector(null);
+            }
         }
 
         // Compiled matchers (regular expressions among them) are kept for routes the source hands over
@@ -188,6 +238,7 @@ internal sealed class MeshRuntime : IAsyncDisposable, IDisposable
                         // Sources publish complete configurations; a dangling reference still fails
                         // only the requests that take it, with "no endpoints".
                         target = BuildCluster(
+                            source,
                             new MeshCluster { Name = clusterName, LoadBalancing = RoundRobinPolicy.Instance, Priorities = [] },
                             previous: null);
                         clusters[clusterName] = target;
@@ -272,7 +323,7 @@ internal sealed class MeshRuntime : IAsyncDisposable, IDisposable
         return new MeshTable(snapshot, services.ToFrozenDictionary(NameComparer), clusters.ToFrozenDictionary(NameComparer), generation);
     }
 
-    private ClusterRuntime BuildCluster(MeshCluster cluster, ClusterRuntime? previous)
+    private ClusterRuntime BuildCluster(string source, MeshCluster cluster, ClusterRuntime? previous)
     {
         var oldStates = new Dictionary<string, EndpointState>(previous?.AllEndpoints.Length ?? 0, StringComparer.Ordinal);
         if (previous is not null)
@@ -311,7 +362,29 @@ internal sealed class MeshRuntime : IAsyncDisposable, IDisposable
             }
         }
 
-        return new ClusterRuntime(cluster, priorities, _random);
+        // The cluster's lasting state (circuit-breaker count, outlier detector) carries over.
+        var clusterState = previous?.State ?? new ClusterState(cluster.Name);
+        var all = priorities.SelectMany(p => p).SelectMany(l => l.Endpoints).ToArray();
+        if (cluster.OutlierDetection is { } outlierPolicy)
+        {
+            if (clusterState.OutlierDetector is { } detector)
+            {
+                detector.Update(outlierPolicy, all);
+            }
+            else
+            {
+                var name = cluster.Name;
+                var created = new OutlierDetector(outlierPolicy, _time, _random, () => RefreshClusters(source, name));
+                created.Update(outlierPolicy, all);
+                clusterState.SetOutlierDetector(created);
+            }
+        }
+        else
+        {
+            clusterState.SetOutlierDetector(null);
+        }
+
+        return new ClusterRuntime(cluster, priorities, _random, clusterState);
     }
 
     private void Unsubscribe(Action<MeshTable> subscriber)

@@ -12,7 +12,7 @@ internal static class ModelEquality
             return true;
         }
 
-        if (a.Name != b.Name || a.LoadBalancing != b.LoadBalancing || a.Protocol != b.Protocol || a.ErrorMessage != b.ErrorMessage || a.Priorities.Count != b.Priorities.Count)
+        if (a.Name != b.Name || a.LoadBalancing != b.LoadBalancing || a.Protocol != b.Protocol || a.ErrorMessage != b.ErrorMessage || a.MaxRequests != b.MaxRequests || a.OutlierDetection != b.OutlierDetection || a.Priorities.Count != b.Priorities.Count)
         {
             return false;
         }

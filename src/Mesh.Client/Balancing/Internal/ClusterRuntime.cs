@@ -15,19 +15,28 @@ internal sealed class ClusterRuntime
     private readonly EndpointState[] _candidates;
 
     public ClusterRuntime(MeshCluster config, LocalityRuntime[][] priorities, MeshRandom random)
+        : this(config, priorities, random, new ClusterState(config.Name))
+    {
+    }
+
+    public ClusterRuntime(MeshCluster config, LocalityRuntime[][] priorities, MeshRandom random, ClusterState state)
     {
         Config = config;
         Priorities = priorities;
+        State = state;
         AllEndpoints = [.. priorities.SelectMany(p => p).SelectMany(l => l.Endpoints)];
 
         // The HttpClient front door has no connection state per endpoint: an endpoint is usable when its
-        // configured health allows it.
-        (ActivePriority, var candidates) = SelectPriority(priorities, static s => s.Endpoint.IsUsable);
+        // configured health allows it and outlier detection has not ejected it.
+        (ActivePriority, var candidates) = SelectPriority(priorities, static s => s.IsUsable);
         _candidates = [.. candidates.Select(c => c.State)];
         Picker = PickerBuilder.Build(config.LoadBalancing, candidates, random);
     }
 
     public MeshCluster Config { get; }
+
+    /// <summary>State that outlives this snapshot: the circuit breaker's count.</summary>
+    public ClusterState State { get; }
 
     public string Name => Config.Name;
 

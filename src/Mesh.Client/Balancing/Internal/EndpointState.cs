@@ -49,6 +49,9 @@ internal sealed class EndpointState
 
     public int InFlight => Volatile.Read(ref _inFlight);
 
+    /// <summary>Whether new requests may go to the endpoint: configured usable and not ejected.</summary>
+    public bool IsUsable => Endpoint.IsUsable && !IsEjected;
+
     /// <summary>Requests started on this endpoint since it joined its cluster.</summary>
     public long Started => Volatile.Read(ref _started);
 
@@ -59,6 +62,40 @@ internal sealed class EndpointState
     }
 
     public void OnEnd() => Interlocked.Decrement(ref _inFlight);
+
+    // ---- Outlier detection (gRFC A50): outcomes of the current interval, and ejection. ----
+    private long _successes;
+    private long _failures;
+
+    /// <summary>Records a request that succeeded, for outlier detection.</summary>
+    public void RecordSuccess() => Interlocked.Increment(ref _successes);
+
+    /// <summary>Records a request that failed (a connection failure, a 5xx, a gRPC error status), for outlier detection.</summary>
+    public void RecordFailure() => Interlocked.Increment(ref _failures);
+
+    /// <summary>Takes the outcomes counted since the last call and starts counting afresh.</summary>
+    public (long Successes, long Failures) TakeOutcomes() =>
+        (Interlocked.Exchange(ref _successes, 0), Interlocked.Exchange(ref _failures, 0));
+
+    /// <summary>Whether outlier detection has ejected the endpoint: it gets no new requests until un-ejected.</summary>
+    public bool IsEjected => Volatile.Read(ref _ejected);
+
+    private bool _ejected;
+
+    /// <summary>How many times in a row the endpoint has been ejected; multiplies the ejection time.</summary>
+    public int EjectionMultiplier { get; set; }
+
+    /// <summary>When the current ejection began.</summary>
+    public DateTimeOffset EjectedAt { get; private set; }
+
+    public void Eject(DateTimeOffset now)
+    {
+        EjectedAt = now;
+        EjectionMultiplier++;
+        Volatile.Write(ref _ejected, true);
+    }
+
+    public void Uneject() => Volatile.Write(ref _ejected, false);
 
     public override string ToString() => $"{ClusterName}/{Address}";
 }

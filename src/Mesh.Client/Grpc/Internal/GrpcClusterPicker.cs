@@ -91,7 +91,7 @@ internal sealed class GrpcClusterPicker
         var policy = cluster.Config.LoadBalancing;
         foreach (var priority in cluster.Priorities)
         {
-            var usable = ClusterRuntime.CollectCandidates(priority, s => s.Endpoint.IsUsable && subchannels.ContainsKey(s.Address));
+            var usable = ClusterRuntime.CollectCandidates(priority, s => s.IsUsable && subchannels.ContainsKey(s.Address));
             var ready = usable.Where(c => StateOf(c) == ConnectivityState.Ready).ToArray();
             var connecting = usable.Any(c => StateOf(c) is ConnectivityState.Connecting or ConnectivityState.Idle);
             foreach (var candidate in usable)
