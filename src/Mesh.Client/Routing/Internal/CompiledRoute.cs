@@ -8,6 +8,7 @@ internal sealed class RouteMatcher(RouteMatch match, MeshRandom random)
 {
     private readonly PathMatcher _path = new(match.Path);
     private readonly HeaderMatcher[] _headers = [.. match.Headers.Select(h => new HeaderMatcher(h))];
+    private readonly QueryParameterMatcher[] _query = [.. match.QueryParameters.Select(q => new QueryParameterMatcher(q))];
     private readonly uint? _fraction = match.FractionPerMillion;
 
     public RouteMatcher(RouteMatch match)
@@ -15,7 +16,10 @@ internal sealed class RouteMatcher(RouteMatch match, MeshRandom random)
     {
     }
 
-    public bool IsMatch(ReadOnlySpan<char> path, HttpRequestMessage request)
+    public bool IsMatch(ReadOnlySpan<char> path, HttpRequestMessage request) => IsMatch(path, new HttpRequestView(request));
+
+    public bool IsMatch<TRequest>(ReadOnlySpan<char> path, in TRequest request)
+        where TRequest : struct, IRequestView
     {
         if (!_path.IsMatch(path))
         {
@@ -25,6 +29,14 @@ internal sealed class RouteMatcher(RouteMatch match, MeshRandom random)
         foreach (var header in _headers)
         {
             if (!header.IsMatch(request))
+            {
+                return false;
+            }
+        }
+
+        foreach (var parameter in _query)
+        {
+            if (!parameter.IsMatch(request))
             {
                 return false;
             }
@@ -65,13 +77,20 @@ internal sealed class CompiledRoute
     /// <summary>The route's clusters, in the order of <see cref="MeshRoute.Clusters"/>.</summary>
     public ClusterRuntime[] Clusters { get; }
 
-    public bool IsMatch(ReadOnlySpan<char> path, HttpRequestMessage request) => _matcher.IsMatch(path, request);
+    public bool IsMatch(ReadOnlySpan<char> path, HttpRequestMessage request) => _matcher.IsMatch(path, new HttpRequestView(request));
+
+    public bool IsMatch<TRequest>(ReadOnlySpan<char> path, in TRequest request)
+        where TRequest : struct, IRequestView => _matcher.IsMatch(path, request);
 
     /// <summary>Chooses one of the route's clusters by weight and returns its index.</summary>
     public int ChooseCluster(MeshRandom random) => _weights is null ? 0 : _weights.Draw(random);
 
     /// <summary>Computes the request hash from the route's hash policies (gRFC A42).</summary>
-    public PickRequest ComputeHash(HttpRequestMessage request, ulong channelId)
+    public PickRequest ComputeHash(HttpRequestMessage request, ulong channelId) => ComputeHash(new HttpRequestView(request), channelId);
+
+    /// <summary>Computes the request hash from the route's hash policies (gRFC A42).</summary>
+    public PickRequest ComputeHash<TRequest>(in TRequest request, ulong channelId)
+        where TRequest : struct, IRequestView
     {
         var hasHash = false;
         ulong hash = 0;
@@ -79,7 +98,8 @@ internal sealed class CompiledRoute
         {
             ulong? value = policy.Kind switch
             {
-                HashPolicyKind.Header => RequestHeaders.TryGetValue(request, policy.Name, out var header) ? HashKeys.Hash(header) : null,
+                HashPolicyKind.Header => request.TryGetHeader(policy.Name, out var header) ? HashKeys.Hash(header) : null,
+                HashPolicyKind.Cookie => request.TryGetHeader("cookie", out var cookies) && Cookies.TryGet(cookies, policy.Name, out var cookie) ? HashKeys.Hash(cookie) : null,
                 HashPolicyKind.ChannelId => channelId,
                 _ => null,
             };
@@ -99,5 +119,29 @@ internal sealed class CompiledRoute
         }
 
         return new PickRequest(hash, hasHash);
+    }
+}
+
+/// <summary>Finds a cookie in a <c>Cookie</c> header without allocating.</summary>
+internal static class Cookies
+{
+    public static bool TryGet(string header, string name, out ReadOnlySpan<char> value)
+    {
+        var span = header.AsSpan();
+        while (!span.IsEmpty)
+        {
+            var separator = span.IndexOfAny(';', ',');
+            var pair = (separator < 0 ? span : span[..separator]).Trim();
+            span = separator < 0 ? [] : span[(separator + 1)..];
+            var eq = pair.IndexOf('=');
+            if (eq > 0 && pair[..eq].Trim().SequenceEqual(name))
+            {
+                value = pair[(eq + 1)..].Trim().Trim('"');
+                return true;
+            }
+        }
+
+        value = default;
+        return false;
     }
 }

@@ -21,9 +21,12 @@ internal sealed class HeaderMatcher
         }
     }
 
-    public bool IsMatch(HttpRequestMessage request)
+    public bool IsMatch(HttpRequestMessage request) => IsMatch(new HttpRequestView(request));
+
+    public bool IsMatch<TRequest>(in TRequest request)
+        where TRequest : struct, IRequestView
     {
-        var present = RequestHeaders.TryGetValue(request, _match.Name, out var value);
+        var present = request.TryGetHeader(_match.Name, out var value);
         bool result;
         if (_match.Kind == HeaderMatchKind.Present)
         {

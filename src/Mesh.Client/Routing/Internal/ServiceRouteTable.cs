@@ -13,12 +13,15 @@ internal sealed class ServiceRouteTable(MeshService config, CompiledRoute[] rout
 
     public CompiledRoute? Match(ReadOnlySpan<char> path, HttpRequestMessage request)
     {
-        var index = MatchIndex(path, request);
+        var index = MatchIndex(path, new HttpRequestView(request));
         return index < 0 ? null : Routes[index];
     }
 
+    public int MatchIndex(ReadOnlySpan<char> path, HttpRequestMessage request) => MatchIndex(path, new HttpRequestView(request));
+
     /// <summary>The index of the first route that matches, or -1.</summary>
-    public int MatchIndex(ReadOnlySpan<char> path, HttpRequestMessage request)
+    public int MatchIndex<TRequest>(ReadOnlySpan<char> path, in TRequest request)
+        where TRequest : struct, IRequestView
     {
         var routes = Routes;
         for (var i = 0; i < routes.Length; i++)
