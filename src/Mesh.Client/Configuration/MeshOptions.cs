@@ -50,9 +50,19 @@ public sealed class MeshXdsOptions
     public TimeSpan ConfigWaitTimeout { get; set; } = TimeSpan.FromSeconds(15);
 }
 
-/// <summary>One service: its endpoints and how requests to it are balanced and routed.</summary>
-public sealed class MeshServiceOptions
+/// <summary>
+/// One service: its endpoints and how requests to it are balanced and routed. Its request policies
+/// (<see cref="MeshRequestPolicyOptions.Timeout"/>, <see cref="MeshRequestPolicyOptions.Retry"/>, …) are the
+/// defaults of its routes.
+/// </summary>
+public sealed class MeshServiceOptions : MeshRequestPolicyOptions
 {
+    /// <summary>Most requests in flight to the service's endpoints at once; more fail fast (circuit breaking, default 1024).</summary>
+    public int MaxRequests { get; set; } = (int)Model.MeshCluster.DefaultMaxRequests;
+
+    /// <summary>Passive health checking of the endpoints.</summary>
+    public MeshOutlierDetectionOptions? OutlierDetection { get; set; }
+
     /// <summary>
     /// The names callers address the service by, each <c>host</c> or <c>host:port</c> exactly as the caller
     /// writes it (<c>http://catalog.internal:7070/</c> is <c>catalog.internal:7070</c>). Empty means the
@@ -143,9 +153,15 @@ public sealed class MeshLocalityOptions
     public int Weight { get; set; } = 1;
 }
 
-/// <summary>A route: a match and the cluster(s) matching requests go to.</summary>
-public sealed class MeshRouteOptions
+/// <summary>A route: a match, the cluster(s) matching requests go to, and its request policies.</summary>
+public sealed class MeshRouteOptions : MeshRequestPolicyOptions
 {
+    /// <summary>Take the target service from this request header instead (<c>cluster_header</c>).</summary>
+    public string? ClusterHeader { get; set; }
+
+    /// <summary>HttpClient: cookie hashed for <c>ring_hash</c>/<c>maglev</c> on this route.</summary>
+    public string? HashCookie { get; set; }
+
     /// <summary>Optional name, for diagnostics.</summary>
     public string? Name { get; set; }
 
@@ -179,6 +195,12 @@ public sealed class MeshRouteMatchOptions
 
     /// <summary>Header conditions by header name. In appsettings.json a plain string means an exact match.</summary>
     public IDictionary<string, MeshHeaderMatchOptions> Headers { get; } = new Dictionary<string, MeshHeaderMatchOptions>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>HttpClient: query-parameter conditions by name (a plain string means exact). gRPC calls never match such a route.</summary>
+    public IDictionary<string, MeshHeaderMatchOptions> QueryParameters { get; } = new Dictionary<string, MeshHeaderMatchOptions>(StringComparer.Ordinal);
+
+    /// <summary>Match only this percentage of otherwise matching requests (0–100, decimals allowed).</summary>
+    public double? Percentage { get; set; }
 }
 
 /// <summary>One header condition; set exactly one of the value conditions or <see cref="Present"/>.</summary>

@@ -13,6 +13,9 @@ public enum MeshFailureReason
 
     /// <summary>The service has no configuration at all.</summary>
     NotConfigured,
+
+    /// <summary>The cluster already has its maximum of requests in flight (circuit breaking); not retried.</summary>
+    CircuitBreakerOpen,
 }
 
 /// <summary>

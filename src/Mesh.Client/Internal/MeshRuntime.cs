@@ -253,7 +253,7 @@ internal sealed class MeshRuntime : IAsyncDisposable, IDisposable
                 }
 
                 matchers[route] = matcher;
-                routes[r] = new CompiledRoute(route, matcher, targets);
+                routes[r] = new CompiledRoute(route, matcher, targets, clusters);
             }
 
             var table = new ServiceRouteTable(service, routes);

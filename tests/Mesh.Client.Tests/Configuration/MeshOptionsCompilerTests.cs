@@ -47,13 +47,30 @@ public class MeshOptionsCompilerTests
     [InlineData("""{ "Hosts": [ "svc:http" ], "Endpoints": [ "a:1" ] }""", "Mesh:Services:svc:Hosts:0 'svc:http': expected host or host:port")]
     [InlineData("""{ "Endpoints": [ { "Address": "a:1", "Zone": "z1" } ], "Localities": { "z2": { "Weight": 2 } } }""", "Mesh:Services:svc:Localities:z2: no endpoint of this service is in zone 'z2'")]
     [InlineData("""{ "Endpoints": [ "a:1" ], "Routes": [ { "Cluster": "nowhere" } ] }""", "Mesh:Services:svc:Routes:0:Cluster 'nowhere': no service named 'nowhere' in Mesh:Services")]
-    [InlineData("""{ "Endpoints": [ "a:1" ], "Routes": [ { "Match": { "PathPrefix": "/a" } } ] }""", "Mesh:Services:svc:Routes:0: route has no destination; set Cluster or WeightedClusters")]
-    [InlineData("""{ "Endpoints": [ "a:1" ], "Routes": [ { "Cluster": "svc", "WeightedClusters": { "svc": 1 } } ] }""", "Mesh:Services:svc:Routes:0: set Cluster or WeightedClusters, not both")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "Routes": [ { "Match": { "PathPrefix": "/a" } } ] }""", "Mesh:Services:svc:Routes:0: route has no destination; set Cluster, WeightedClusters or ClusterHeader")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "Routes": [ { "Cluster": "svc", "WeightedClusters": { "svc": 1 } } ] }""", "Mesh:Services:svc:Routes:0: set one of Cluster, WeightedClusters and ClusterHeader")]
     [InlineData("""{ "Endpoints": [ "a:1" ], "Routes": [ { "WeightedClusters": { "svc": 0 } } ] }""", "Mesh:Services:svc:Routes:0:WeightedClusters: the weights add up to 0")]
     [InlineData("""{ "Endpoints": [ "a:1" ], "Routes": [ { "Match": { "PathRegex": "/a(" }, "Cluster": "svc" } ] }""", "Mesh:Services:svc:Routes:0:Match:PathRegex '/a(': invalid regular expression")]
     [InlineData("""{ "Endpoints": [ "a:1" ], "Routes": [ { "Match": { "Path": "/a", "PathPrefix": "/b" }, "Cluster": "svc" } ] }""", "Mesh:Services:svc:Routes:0:Match: set at most one of PathPrefix, Path and PathRegex")]
     [InlineData("""{ "Endpoints": [ "a:1" ], "Routes": [ { "Match": { "Headers": { "x": { "Exact": "1", "Prefix": "2" } } }, "Cluster": "svc" } ] }""", "Mesh:Services:svc:Routes:0:Match:Headers:x: set exactly one of Exact, Prefix, Suffix, Contains, Regex and Present")]
     [InlineData("""{ "Endpoints": [ "a:1" ], "Routes": [ { "Match": { "CaseSensitive": "maybe" }, "Cluster": "svc" } ] }""", "Mesh:Services:svc:Routes:0:Match:CaseSensitive 'maybe': not true or false")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "Timeout": "soon" }""", "Mesh:Services:svc:Timeout 'soon': not a duration")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "Retry": { "RetryOn": "5xx,sometimes" } }""", "Mesh:Services:svc:Retry:RetryOn '5xx,sometimes': unknown condition 'sometimes'")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "Retry": { "NumRetries": 11 } }""", "Mesh:Services:svc:Retry:NumRetries '11': must be between 0 and 10")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "Retry": { "BaseInterval": "1s", "MaxInterval": "100ms" } }""", "Mesh:Services:svc:Retry:MaxInterval '00:00:00.1000000': must not be less than BaseInterval")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "Retry": { "RetriableStatusCodes": [ 700 ] } }""", "Mesh:Services:svc:Retry:RetriableStatusCodes '700': must be an HTTP status between 100 and 599")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "Retry": { "NumRetries": 1 }, "Hedging": { "Delay": "1s" } }""", "Mesh:Services:svc: set Retry or Hedging, not both")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "Hedging": { "MaxHedgedAttempts": 0 } }""", "Mesh:Services:svc:Hedging:MaxHedgedAttempts '0': must be between 1 and 10")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "Fault": { "Abort": { "HttpStatus": 700 } } }""", "Mesh:Services:svc:Fault:Abort:HttpStatus '700': must be between 200 and 599")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "Fault": { "Abort": { "GrpcStatus": 17 } } }""", "Mesh:Services:svc:Fault:Abort:GrpcStatus '17': must be a gRPC status code between 0 and 16")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "Fault": { "Delay": { "Percentage": 10 } } }""", "Mesh:Services:svc:Fault:Delay: set Fixed or FromHeader")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "Fault": { "Delay": { "Fixed": "1s", "Percentage": 120 } } }""", "Mesh:Services:svc:Fault:Delay:Percentage '120': must be between 0 and 100")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "MaxRequests": 0 }""", "Mesh:Services:svc:MaxRequests '0': must be 1 or more")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "OutlierDetection": { "MaxEjectionPercent": 150 } }""", "Mesh:Services:svc:OutlierDetection:MaxEjectionPercent '150': must be between 0 and 100")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "OutlierDetection": { "Interval": "0s" } }""", "Mesh:Services:svc:OutlierDetection:Interval '00:00:00': must be positive")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "Routes": [ { "Cluster": "svc", "ClusterHeader": "x-cluster" } ] }""", "Mesh:Services:svc:Routes:0: set one of Cluster, WeightedClusters and ClusterHeader")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "Routes": [ { "Match": { "QueryParameters": { "q": { "Regex": "(" } } }, "Cluster": "svc" } ] }""", "Mesh:Services:svc:Routes:0:Match:QueryParameters:q:Regex '(': invalid regular expression")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "Routes": [ { "Match": { "Percentage": -1 }, "Cluster": "svc" } ] }""", "Mesh:Services:svc:Routes:0:Match:Percentage '-1': must be between 0 and 100")]
     public void Compile_InvalidValue_NamesPathValueAndProblem(string service, string expected)
     {
         var errors = Errors($$"""{ "Mesh": { "Services": { "svc": {{service}} } } }""");
@@ -136,6 +153,79 @@ public class MeshOptionsCompilerTests
         Assert.Equal("default", routes[1].Name);
         Assert.Equal(RouteMatch.Any, routes[1].Match);
         Assert.Equal([new WeightedCluster("catalog")], routes[1].Clusters);
+    }
+
+    [Fact]
+    public void Compile_TrafficPolicies_MapOntoTheModel()
+    {
+        var result = Compile("""
+            { "Mesh": { "Services": {
+                "catalog": {
+                  "Endpoints": [ "10.0.0.1:80" ],
+                  "MaxRequests": 50,
+                  "Timeout": "2s",
+                  "Retry": { "RetryOn": "5xx, reset, unavailable", "NumRetries": 3, "BaseInterval": "10ms", "MaxInterval": "100ms", "PerTryTimeout": "500ms", "RetriableStatusCodes": [ 409 ] },
+                  "OutlierDetection": { "Interval": "1s", "BaseEjectionTime": "5s", "MaxEjectionPercent": 50, "FailurePercentage": { "Threshold": 60, "MinimumHosts": 2, "RequestVolume": 10 } },
+                  "Routes": [
+                    { "Name": "slow", "Match": { "PathPrefix": "/slow", "QueryParameters": { "debug": "1", "trace": { "Present": true } }, "Percentage": 12.5 },
+                      "Cluster": "catalog", "Timeout": "10s", "HashCookie": "session",
+                      "Hedging": { "MaxHedgedAttempts": 2, "Delay": "50ms" },
+                      "Fault": { "Delay": { "Fixed": "100ms", "Percentage": 5 }, "Abort": { "HttpStatus": 503, "GrpcStatus": 14, "Percentage": 1.5 }, "MaxActiveFaults": 3 } },
+                    { "Name": "by-header", "Match": { "PathPrefix": "/pick" }, "ClusterHeader": "x-cluster" }
+                  ]
+                } } } }
+            """);
+
+        Assert.Empty(result.Errors);
+        var cluster = result.Snapshot!.Clusters["catalog"];
+        Assert.Equal(50u, cluster.MaxRequests);
+        Assert.Equal(new OutlierDetectionPolicy
+        {
+            Interval = TimeSpan.FromSeconds(1),
+            BaseEjectionTime = TimeSpan.FromSeconds(5),
+            MaxEjectionPercent = 50,
+            FailurePercentage = new FailurePercentageEjection { Threshold = 60, MinimumHosts = 2, RequestVolume = 10 },
+        }, cluster.OutlierDetection);
+
+        var routes = result.Snapshot.Services["catalog"].Routes;
+        var slow = routes[0];
+        Assert.Equal(TimeSpan.FromSeconds(10), slow.Timeout);
+        Assert.Null(slow.Retry);
+        Assert.Equal(new HedgingPolicy { MaxHedgedAttempts = 2, Delay = TimeSpan.FromMilliseconds(50) }, slow.Hedging);
+        Assert.Equal(125_000u, slow.Match.FractionPerMillion);
+        Assert.Equal(
+            [new QueryParameterMatch { Name = "debug", Kind = HeaderMatchKind.Exact, Value = "1" }, new QueryParameterMatch { Name = "trace", Kind = HeaderMatchKind.Present }],
+            slow.Match.QueryParameters);
+        Assert.Equal(new HashPolicy(HashPolicyKind.Cookie, "session"), slow.HashPolicies[0]);
+        Assert.Equal(new FaultDelay { FixedDelay = TimeSpan.FromMilliseconds(100), PerMillion = 50_000 }, slow.Fault!.Delay);
+        Assert.Equal(new FaultAbort { HttpStatus = 503, GrpcStatus = 14, PerMillion = 15_000 }, slow.Fault.Abort);
+        Assert.Equal(3u, slow.Fault.MaxActiveFaults);
+
+        var byHeader = routes[1];
+        Assert.Equal("x-cluster", byHeader.ClusterHeader);
+        Assert.Empty(byHeader.Clusters);
+        Assert.Equal(TimeSpan.FromSeconds(2), byHeader.Timeout);
+        var retry = byHeader.Retry!;
+        Assert.Equal(RetryOn.Http5xx | RetryOn.Reset | RetryOn.Unavailable | RetryOn.RetriableStatusCodes, retry.RetryOn);
+        Assert.Equal((3, TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(500)), (retry.NumRetries, retry.BaseInterval, retry.MaxInterval, retry.PerTryTimeout));
+        Assert.Equal([409], retry.RetriableStatusCodes);
+
+        // The implicit default route takes the service's policies too.
+        Assert.Equal("default", routes[2].Name);
+        Assert.Equal(TimeSpan.FromSeconds(2), routes[2].Timeout);
+        Assert.NotNull(routes[2].Retry);
+    }
+
+    [Theory]
+    [InlineData("250ms", 0.25)]
+    [InlineData("1.5s", 1.5)]
+    [InlineData("2m", 120)]
+    [InlineData("1h", 3600)]
+    [InlineData("00:00:03", 3)]
+    public void Durations_AcceptedForms(string text, double seconds)
+    {
+        Assert.True(MeshDurations.TryParse(text, out var duration));
+        Assert.Equal(TimeSpan.FromSeconds(seconds), duration);
     }
 
     [Fact]

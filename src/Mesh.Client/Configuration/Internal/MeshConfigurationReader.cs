@@ -14,12 +14,21 @@ internal static class MeshConfigurationReader
 {
     private static readonly string[] RootKeys = ["Services", "Xds"];
     private static readonly string[] XdsKeys = ["Bootstrap", "HttpHosts", "ConfigWaitTimeout"];
-    private static readonly string[] ServiceKeys = ["Hosts", "Endpoints", "LoadBalancing", "Localities", "Routes", "Protocol"];
+    private static readonly string[] PolicyKeys = ["Timeout", "MaxStreamDuration", "GrpcTimeoutHeaderMax", "Retry", "Hedging", "Fault"];
+    private static readonly string[] ServiceKeys = ["Hosts", "Endpoints", "LoadBalancing", "Localities", "Routes", "Protocol", "MaxRequests", "OutlierDetection", .. PolicyKeys];
+    private static readonly string[] RetryKeys = ["RetryOn", "NumRetries", "BaseInterval", "MaxInterval", "PerTryTimeout", "RetriableStatusCodes", "RetryNonIdempotent"];
+    private static readonly string[] HedgingKeys = ["MaxHedgedAttempts", "Delay"];
+    private static readonly string[] FaultKeys = ["Delay", "Abort", "MaxActiveFaults"];
+    private static readonly string[] FaultDelayKeys = ["Fixed", "FromHeader", "Percentage"];
+    private static readonly string[] FaultAbortKeys = ["HttpStatus", "GrpcStatus", "FromHeader", "Percentage"];
+    private static readonly string[] OutlierKeys = ["Interval", "BaseEjectionTime", "MaxEjectionTime", "MaxEjectionPercent", "SuccessRate", "FailurePercentage"];
+    private static readonly string[] SuccessRateKeys = ["StdevFactor", "EnforcementPercentage", "MinimumHosts", "RequestVolume"];
+    private static readonly string[] FailurePercentageKeys = ["Threshold", "EnforcementPercentage", "MinimumHosts", "RequestVolume"];
     private static readonly string[] EndpointKeys = ["Address", "Weight", "Region", "Zone", "SubZone", "Priority", "Health", "HashKey"];
     private static readonly string[] LoadBalancingKeys = ["Policy", "ChoiceCount", "MinRingSize", "MaxRingSize", "TableSize", "HashHeader", "Shuffle"];
     private static readonly string[] LocalityKeys = ["Weight"];
-    private static readonly string[] RouteKeys = ["Name", "Match", "Cluster", "WeightedClusters", "HashHeader"];
-    private static readonly string[] MatchKeys = ["PathPrefix", "Path", "PathRegex", "CaseSensitive", "Headers"];
+    private static readonly string[] RouteKeys = ["Name", "Match", "Cluster", "WeightedClusters", "ClusterHeader", "HashHeader", "HashCookie", .. PolicyKeys];
+    private static readonly string[] MatchKeys = ["PathPrefix", "Path", "PathRegex", "CaseSensitive", "Headers", "QueryParameters", "Percentage"];
     private static readonly string[] HeaderKeys = ["Exact", "Prefix", "Suffix", "Contains", "Regex", "Present", "IgnoreCase", "Invert"];
 
     public static void Read(IConfigurationSection section, MeshOptions options)
@@ -55,6 +64,43 @@ internal static class MeshConfigurationReader
     private static void ReadService(IConfigurationSection section, MeshServiceOptions service, List<MeshConfigurationError> errors)
     {
         CheckKeys(section, ServiceKeys, errors);
+        ReadPolicies(section, service, errors);
+        service.MaxRequests = ReadInt(section, "MaxRequests", service.MaxRequests, errors);
+        var outlier = section.GetSection("OutlierDetection");
+        if (outlier.Exists())
+        {
+            CheckKeys(outlier, OutlierKeys, errors);
+            var od = new MeshOutlierDetectionOptions();
+            od.Interval = ReadTimeSpan(outlier, "Interval", od.Interval, errors);
+            od.BaseEjectionTime = ReadTimeSpan(outlier, "BaseEjectionTime", od.BaseEjectionTime, errors);
+            od.MaxEjectionTime = ReadTimeSpan(outlier, "MaxEjectionTime", od.MaxEjectionTime, errors);
+            od.MaxEjectionPercent = ReadInt(outlier, "MaxEjectionPercent", od.MaxEjectionPercent, errors);
+            var successRate = outlier.GetSection("SuccessRate");
+            if (successRate.Exists())
+            {
+                CheckKeys(successRate, SuccessRateKeys, errors);
+                var sr = new MeshSuccessRateOptions();
+                sr.StdevFactor = ReadInt(successRate, "StdevFactor", sr.StdevFactor, errors);
+                sr.EnforcementPercentage = ReadInt(successRate, "EnforcementPercentage", sr.EnforcementPercentage, errors);
+                sr.MinimumHosts = ReadInt(successRate, "MinimumHosts", sr.MinimumHosts, errors);
+                sr.RequestVolume = ReadInt(successRate, "RequestVolume", sr.RequestVolume, errors);
+                od.SuccessRate = sr;
+            }
+
+            var failure = outlier.GetSection("FailurePercentage");
+            if (failure.Exists())
+            {
+                CheckKeys(failure, FailurePercentageKeys, errors);
+                var fp = new MeshFailurePercentageOptions();
+                fp.Threshold = ReadInt(failure, "Threshold", fp.Threshold, errors);
+                fp.EnforcementPercentage = ReadInt(failure, "EnforcementPercentage", fp.EnforcementPercentage, errors);
+                fp.MinimumHosts = ReadInt(failure, "MinimumHosts", fp.MinimumHosts, errors);
+                fp.RequestVolume = ReadInt(failure, "RequestVolume", fp.RequestVolume, errors);
+                od.FailurePercentage = fp;
+            }
+
+            service.OutlierDetection = od;
+        }
         service.Protocol = ReadEnum(section, "Protocol", service.Protocol, errors);
         foreach (var host in section.GetSection("Hosts").GetChildren())
         {
@@ -122,8 +168,11 @@ internal static class MeshConfigurationReader
         {
             Name = section["Name"],
             Cluster = section["Cluster"],
+            ClusterHeader = section["ClusterHeader"],
             HashHeader = section["HashHeader"],
+            HashCookie = section["HashCookie"],
         };
+        ReadPolicies(section, route, errors);
 
         var match = section.GetSection("Match");
         CheckKeys(match, MatchKeys, errors);
@@ -131,6 +180,16 @@ internal static class MeshConfigurationReader
         route.Match.Path = match["Path"];
         route.Match.PathRegex = match["PathRegex"];
         route.Match.CaseSensitive = ReadBool(match, "CaseSensitive", route.Match.CaseSensitive, errors);
+        if (match["Percentage"] is not null)
+        {
+            route.Match.Percentage = ReadDouble(match, "Percentage", 100, errors);
+        }
+
+        foreach (var parameter in match.GetSection("QueryParameters").GetChildren())
+        {
+            route.Match.QueryParameters[parameter.Key] = ReadStringMatch(parameter, errors);
+        }
+
         foreach (var header in match.GetSection("Headers").GetChildren())
         {
             var headerMatch = new MeshHeaderMatchOptions();
@@ -197,7 +256,27 @@ internal static class MeshConfigurationReader
         return fallback;
     }
 
-    private static TimeSpan ReadTimeSpan(IConfigurationSection section, string key, TimeSpan fallback, List<MeshConfigurationError> errors)
+    private static TimeSpan ReadTimeSpan(IConfigurationSection section, string key, TimeSpan fallback, List<MeshConfigurationError> errors) =>
+        ReadOptionalTimeSpan(section, key, errors) ?? fallback;
+
+    private static TimeSpan? ReadOptionalTimeSpan(IConfigurationSection section, string key, List<MeshConfigurationError> errors)
+    {
+        var raw = section[key];
+        if (raw is null)
+        {
+            return null;
+        }
+
+        if (MeshDurations.TryParse(raw, out var duration))
+        {
+            return duration;
+        }
+
+        errors.Add(new MeshConfigurationError(section.GetSection(key).Path, raw, "not a duration; write \"250ms\", \"15s\", \"2m\" or \"00:00:15\""));
+        return null;
+    }
+
+    private static double ReadDouble(IConfigurationSection section, string key, double fallback, List<MeshConfigurationError> errors)
     {
         var raw = section[key];
         if (raw is null)
@@ -205,15 +284,107 @@ internal static class MeshConfigurationReader
             return fallback;
         }
 
-        // "15s" (the protobuf JSON form) or a .NET TimeSpan ("00:00:15").
-        if (Xds.Internal.XdsBootstrapParser.TryParseDuration(raw.Trim(), out var duration) ||
-            TimeSpan.TryParse(raw, CultureInfo.InvariantCulture, out duration))
+        if (double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
         {
-            return duration;
+            return value;
         }
 
-        errors.Add(new MeshConfigurationError(section.GetSection(key).Path, raw, "not a duration; write \"15s\" or \"00:00:15\""));
+        errors.Add(new MeshConfigurationError(section.GetSection(key).Path, raw, "not a number"));
         return fallback;
+    }
+
+    private static MeshHeaderMatchOptions ReadStringMatch(IConfigurationSection section, List<MeshConfigurationError> errors)
+    {
+        var result = new MeshHeaderMatchOptions();
+        if (section.Value is { } exact)
+        {
+            result.Exact = exact;
+            return result;
+        }
+
+        CheckKeys(section, HeaderKeys, errors);
+        result.Exact = section["Exact"];
+        result.Prefix = section["Prefix"];
+        result.Suffix = section["Suffix"];
+        result.Contains = section["Contains"];
+        result.Regex = section["Regex"];
+        result.Present = section["Present"] is null ? null : ReadBool(section, "Present", false, errors);
+        result.IgnoreCase = ReadBool(section, "IgnoreCase", false, errors);
+        result.Invert = ReadBool(section, "Invert", false, errors);
+        return result;
+    }
+
+    private static void ReadPolicies(IConfigurationSection section, MeshRequestPolicyOptions policies, List<MeshConfigurationError> errors)
+    {
+        policies.Timeout = ReadOptionalTimeSpan(section, "Timeout", errors) ?? policies.Timeout;
+        policies.MaxStreamDuration = ReadOptionalTimeSpan(section, "MaxStreamDuration", errors) ?? policies.MaxStreamDuration;
+        policies.GrpcTimeoutHeaderMax = ReadOptionalTimeSpan(section, "GrpcTimeoutHeaderMax", errors) ?? policies.GrpcTimeoutHeaderMax;
+        var retry = section.GetSection("Retry");
+        if (retry.Exists())
+        {
+            CheckKeys(retry, RetryKeys, errors);
+            var options = new MeshRetryOptions();
+            options.RetryOn = retry["RetryOn"] ?? options.RetryOn;
+            options.NumRetries = ReadInt(retry, "NumRetries", options.NumRetries, errors);
+            options.BaseInterval = ReadTimeSpan(retry, "BaseInterval", options.BaseInterval, errors);
+            options.MaxInterval = ReadOptionalTimeSpan(retry, "MaxInterval", errors);
+            options.PerTryTimeout = ReadOptionalTimeSpan(retry, "PerTryTimeout", errors);
+            options.RetryNonIdempotent = ReadBool(retry, "RetryNonIdempotent", false, errors);
+            foreach (var code in retry.GetSection("RetriableStatusCodes").GetChildren())
+            {
+                options.RetriableStatusCodes.Add(ReadInt(retry.GetSection("RetriableStatusCodes"), code.Key, 0, errors));
+            }
+
+            policies.Retry = options;
+        }
+
+        var hedging = section.GetSection("Hedging");
+        if (hedging.Exists())
+        {
+            CheckKeys(hedging, HedgingKeys, errors);
+            var options = new MeshHedgingOptions();
+            options.MaxHedgedAttempts = ReadInt(hedging, "MaxHedgedAttempts", options.MaxHedgedAttempts, errors);
+            options.Delay = ReadTimeSpan(hedging, "Delay", options.Delay, errors);
+            policies.Hedging = options;
+        }
+
+        var fault = section.GetSection("Fault");
+        if (fault.Exists())
+        {
+            CheckKeys(fault, FaultKeys, errors);
+            var options = new MeshFaultOptions();
+            if (fault["MaxActiveFaults"] is not null)
+            {
+                options.MaxActiveFaults = ReadInt(fault, "MaxActiveFaults", 0, errors);
+            }
+
+            var delay = fault.GetSection("Delay");
+            if (delay.Exists())
+            {
+                CheckKeys(delay, FaultDelayKeys, errors);
+                options.Delay = new MeshFaultDelayOptions
+                {
+                    Fixed = ReadOptionalTimeSpan(delay, "Fixed", errors),
+                    FromHeader = ReadBool(delay, "FromHeader", false, errors),
+                    Percentage = ReadDouble(delay, "Percentage", 100, errors),
+                };
+            }
+
+            var abort = fault.GetSection("Abort");
+            if (abort.Exists())
+            {
+                CheckKeys(abort, FaultAbortKeys, errors);
+                options.Abort = new MeshFaultAbortOptions
+                {
+                    HttpStatus = abort["HttpStatus"] is null ? null : ReadInt(abort, "HttpStatus", 0, errors),
+                    GrpcStatus = abort["GrpcStatus"] is null ? null : ReadInt(abort, "GrpcStatus", 0, errors),
+                    FromHeader = ReadBool(abort, "FromHeader", false, errors),
+                    Percentage = ReadDouble(abort, "Percentage", 100, errors),
+                };
+            }
+
+            policies.Fault = options;
+        }
     }
 
     private static bool ReadBool(IConfigurationSection section, string key, bool fallback, List<MeshConfigurationError> errors)

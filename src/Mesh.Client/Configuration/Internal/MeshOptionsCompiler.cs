@@ -65,6 +65,11 @@ internal static class MeshOptionsCompiler
                 var route = CompileRoute(service.Routes[r], $"{path}:Routes:{r}", options, clusters, hashHeaders, errors);
                 if (route is not null)
                 {
+                    route = ApplyPolicies(route, service.Routes[r], service, $"{path}:Routes:{r}", path, errors);
+                }
+
+                if (route is not null)
+                {
                     routes.Add(route);
                 }
             }
@@ -72,13 +77,19 @@ internal static class MeshOptionsCompiler
             // A service with its own endpoints takes whatever its explicit routes do not.
             if (service.Endpoints.Count > 0 && (routes.Count == 0 || !IsCatchAll(routes[^1])))
             {
-                routes.Add(new MeshRoute
-                {
-                    Name = "default",
-                    Match = RouteMatch.Any,
-                    Clusters = [new WeightedCluster(name)],
-                    HashPolicies = HashPoliciesFor([name], hashHeaders),
-                });
+                routes.Add(ApplyPolicies(
+                    new MeshRoute
+                    {
+                        Name = "default",
+                        Match = RouteMatch.Any,
+                        Clusters = [new WeightedCluster(name)],
+                        HashPolicies = HashPoliciesFor([name], hashHeaders),
+                    },
+                    route: null,
+                    service,
+                    path,
+                    path,
+                    errors));
             }
 
             var compiled = new MeshService { Name = name, Routes = routes };
@@ -269,7 +280,21 @@ internal static class MeshOptionsCompiler
             priorities.Add(new MeshPriority(localities));
         }
 
-        return new MeshCluster { Name = name, LoadBalancing = policy, Protocol = service.Protocol, Priorities = priorities };
+        if (service.MaxRequests < 1)
+        {
+            errors.Add(new(path + ":MaxRequests", Invariant(service.MaxRequests), "must be 1 or more"));
+        }
+
+        var outlier = service.OutlierDetection is null ? null : CompileOutlierDetection(service.OutlierDetection, path + ":OutlierDetection", errors);
+        return new MeshCluster
+        {
+            Name = name,
+            LoadBalancing = policy,
+            Protocol = service.Protocol,
+            Priorities = priorities,
+            MaxRequests = (uint)Math.Max(1, service.MaxRequests),
+            OutlierDetection = outlier,
+        };
     }
 
     private static MeshRoute? CompileRoute(
@@ -344,9 +369,17 @@ internal static class MeshOptionsCompiler
         }
 
         var targets = new List<WeightedCluster>();
-        if (route.Cluster is not null && route.WeightedClusters.Count > 0)
+        var destinations = (route.Cluster is null ? 0 : 1) + (route.WeightedClusters.Count > 0 ? 1 : 0) + (route.ClusterHeader is null ? 0 : 1);
+        if (destinations > 1)
         {
-            errors.Add(new(path, null, "set Cluster or WeightedClusters, not both"));
+            errors.Add(new(path, null, "set one of Cluster, WeightedClusters and ClusterHeader"));
+        }
+        else if (route.ClusterHeader is not null)
+        {
+            if (route.ClusterHeader.Trim().Length == 0)
+            {
+                errors.Add(new(path + ":ClusterHeader", route.ClusterHeader, "header name is empty"));
+            }
         }
         else if (route.Cluster is not null)
         {
@@ -379,7 +412,7 @@ internal static class MeshOptionsCompiler
         }
         else
         {
-            errors.Add(new(path, null, "route has no destination; set Cluster or WeightedClusters"));
+            errors.Add(new(path, null, "route has no destination; set Cluster, WeightedClusters or ClusterHeader"));
         }
 
         if (errors.Count > count)
@@ -387,15 +420,71 @@ internal static class MeshOptionsCompiler
             return null;
         }
 
-        var hashPolicies = route.HashHeader is { Length: > 0 } hashHeader
+        List<HashPolicy> hashPolicies = route.HashHeader is { Length: > 0 } hashHeader
             ? [new HashPolicy(HashPolicyKind.Header, hashHeader)]
             : HashPoliciesFor(targets.Select(t => t.Cluster), hashHeaders);
+        if (route.HashCookie is { Length: > 0 } cookie)
+        {
+            hashPolicies.Insert(0, new HashPolicy(HashPolicyKind.Cookie, cookie));
+        }
+
+        var query = new List<QueryParameterMatch>();
+        foreach (var (name, parameter) in match.QueryParameters)
+        {
+            var parameterPath = $"{path}:Match:QueryParameters:{name}";
+            var kinds = new (HeaderMatchKind Kind, string? Value)[]
+            {
+                (HeaderMatchKind.Exact, parameter.Exact),
+                (HeaderMatchKind.Prefix, parameter.Prefix),
+                (HeaderMatchKind.Suffix, parameter.Suffix),
+                (HeaderMatchKind.Contains, parameter.Contains),
+                (HeaderMatchKind.Regex, parameter.Regex),
+            }.Where(k => k.Value is not null).ToArray();
+            if (kinds.Length + (parameter.Present is true ? 1 : 0) != 1 || parameter.Present is false || parameter.Invert)
+            {
+                errors.Add(new(parameterPath, null, "set exactly one of Exact, Prefix, Suffix, Contains, Regex and Present: true"));
+                continue;
+            }
+
+            if (parameter.Present is true)
+            {
+                query.Add(new QueryParameterMatch { Name = name, Kind = HeaderMatchKind.Present });
+                continue;
+            }
+
+            if (kinds[0].Kind == HeaderMatchKind.Regex && RegexFactory.Validate(kinds[0].Value!) is { } queryRegexError)
+            {
+                errors.Add(new(parameterPath + ":Regex", kinds[0].Value, "invalid regular expression: " + queryRegexError));
+                continue;
+            }
+
+            query.Add(new QueryParameterMatch { Name = name, Kind = kinds[0].Kind, Value = kinds[0].Value!, IgnoreCase = parameter.IgnoreCase });
+        }
+
+        uint? fraction = null;
+        if (match.Percentage is { } percentage)
+        {
+            if (percentage is < 0 or > 100 || double.IsNaN(percentage))
+            {
+                errors.Add(new(path + ":Match:Percentage", percentage.ToString(CultureInfo.InvariantCulture), "must be between 0 and 100"));
+            }
+            else
+            {
+                fraction = (uint)Math.Round(percentage * 10_000);
+            }
+        }
+
+        if (errors.Count > count)
+        {
+            return null;
+        }
 
         return new MeshRoute
         {
             Name = route.Name,
-            Match = new RouteMatch { Path = pathMatch, Headers = headers },
+            Match = new RouteMatch { Path = pathMatch, Headers = headers, QueryParameters = query, FractionPerMillion = fraction },
             Clusters = targets,
+            ClusterHeader = route.ClusterHeader?.Trim(),
             HashPolicies = hashPolicies,
         };
 
@@ -409,6 +498,271 @@ internal static class MeshOptionsCompiler
                 errors.Add(new(targetPath, value, problem));
             }
         }
+    }
+
+    /// <summary>Adds a route's request policies, each its own or else its service's.</summary>
+    private static MeshRoute ApplyPolicies(MeshRoute model, MeshRouteOptions? route, MeshServiceOptions service, string routePath, string servicePath, List<MeshConfigurationError> errors)
+    {
+        T? Pick<T>(Func<MeshRequestPolicyOptions, T?> get, out string at)
+            where T : class
+        {
+            if (route is not null && get(route) is { } own)
+            {
+                at = routePath;
+                return own;
+            }
+
+            at = servicePath;
+            return get(service);
+        }
+
+        TimeSpan? PickTime(Func<MeshRequestPolicyOptions, TimeSpan?> get, string key)
+        {
+            var (value, at) = route is not null && get(route) is { } own ? (own, routePath) : (get(service), servicePath);
+            if (value is { } v && v <= TimeSpan.Zero)
+            {
+                errors.Add(new($"{at}:{key}", v.ToString(), "must be positive"));
+                return null;
+            }
+
+            return value;
+        }
+
+        // A route that sets either retries or hedging sets both: the service's other one does not apply to it.
+        var ownResilience = route is not null && (route.Retry is not null || route.Hedging is not null);
+        var retryOptions = ownResilience ? route!.Retry : service.Retry;
+        var hedgingOptions = ownResilience ? route!.Hedging : service.Hedging;
+        var resiliencePath = ownResilience ? routePath : servicePath;
+        if (retryOptions is not null && hedgingOptions is not null)
+        {
+            errors.Add(new(resiliencePath, null, "set Retry or Hedging, not both"));
+        }
+
+        var fault = Pick(p => p.Fault, out var faultPath);
+        return model with
+        {
+            Timeout = PickTime(p => p.Timeout, "Timeout"),
+            MaxStreamDuration = PickTime(p => p.MaxStreamDuration, "MaxStreamDuration"),
+            GrpcTimeoutHeaderMax = PickTime(p => p.GrpcTimeoutHeaderMax, "GrpcTimeoutHeaderMax"),
+            Retry = retryOptions is null ? null : CompileRetry(retryOptions, resiliencePath + ":Retry", errors),
+            Hedging = hedgingOptions is null ? null : CompileHedging(hedgingOptions, resiliencePath + ":Hedging", errors),
+            Fault = fault is null ? null : CompileFault(fault, faultPath + ":Fault", errors),
+        };
+    }
+
+    private static readonly Dictionary<string, RetryOn> RetryOnNames = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["5xx"] = RetryOn.Http5xx,
+        ["gateway-error"] = RetryOn.GatewayError,
+        ["reset"] = RetryOn.Reset,
+        ["connect-failure"] = RetryOn.ConnectFailure,
+        ["retriable-status-codes"] = RetryOn.RetriableStatusCodes,
+        ["cancelled"] = RetryOn.Cancelled,
+        ["deadline-exceeded"] = RetryOn.DeadlineExceeded,
+        ["internal"] = RetryOn.Internal,
+        ["resource-exhausted"] = RetryOn.ResourceExhausted,
+        ["unavailable"] = RetryOn.Unavailable,
+    };
+
+    private static RetryPolicy CompileRetry(MeshRetryOptions options, string path, List<MeshConfigurationError> errors)
+    {
+        var retryOn = RetryOn.None;
+        foreach (var token in options.RetryOn.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (RetryOnNames.TryGetValue(token, out var flag))
+            {
+                retryOn |= flag;
+            }
+            else
+            {
+                errors.Add(new(path + ":RetryOn", options.RetryOn, $"unknown condition '{token}'; expected some of {string.Join(", ", RetryOnNames.Keys)}"));
+            }
+        }
+
+        if (options.NumRetries is < 0 or > 10)
+        {
+            errors.Add(new(path + ":NumRetries", Invariant(options.NumRetries), "must be between 0 and 10"));
+        }
+
+        if (options.BaseInterval <= TimeSpan.Zero)
+        {
+            errors.Add(new(path + ":BaseInterval", options.BaseInterval.ToString(), "must be positive"));
+        }
+
+        if (options.MaxInterval is { } max && max < options.BaseInterval)
+        {
+            errors.Add(new(path + ":MaxInterval", max.ToString(), $"must not be less than BaseInterval ({options.BaseInterval})"));
+        }
+
+        if (options.PerTryTimeout is { } perTry && perTry <= TimeSpan.Zero)
+        {
+            errors.Add(new(path + ":PerTryTimeout", perTry.ToString(), "must be positive"));
+        }
+
+        foreach (var code in options.RetriableStatusCodes)
+        {
+            if (code is < 100 or > 599)
+            {
+                errors.Add(new(path + ":RetriableStatusCodes", Invariant(code), "must be an HTTP status between 100 and 599"));
+            }
+        }
+
+        if (options.RetriableStatusCodes.Count > 0)
+        {
+            retryOn |= RetryOn.RetriableStatusCodes;
+        }
+
+        return new RetryPolicy
+        {
+            RetryOn = retryOn,
+            NumRetries = Math.Clamp(options.NumRetries, 0, 10),
+            BaseInterval = options.BaseInterval,
+            MaxInterval = options.MaxInterval,
+            PerTryTimeout = options.PerTryTimeout,
+            RetriableStatusCodes = [.. options.RetriableStatusCodes],
+            RetryNonIdempotent = options.RetryNonIdempotent,
+        };
+    }
+
+    private static HedgingPolicy CompileHedging(MeshHedgingOptions options, string path, List<MeshConfigurationError> errors)
+    {
+        if (options.MaxHedgedAttempts is < 1 or > 10)
+        {
+            errors.Add(new(path + ":MaxHedgedAttempts", Invariant(options.MaxHedgedAttempts), "must be between 1 and 10"));
+        }
+
+        if (options.Delay < TimeSpan.Zero)
+        {
+            errors.Add(new(path + ":Delay", options.Delay.ToString(), "must not be negative"));
+        }
+
+        return new HedgingPolicy { MaxHedgedAttempts = Math.Clamp(options.MaxHedgedAttempts, 1, 10), Delay = options.Delay };
+    }
+
+    private static FaultPolicy CompileFault(MeshFaultOptions options, string path, List<MeshConfigurationError> errors)
+    {
+        uint PerMillion(double percentage, string at)
+        {
+            if (percentage is < 0 or > 100 || double.IsNaN(percentage))
+            {
+                errors.Add(new(at, percentage.ToString(CultureInfo.InvariantCulture), "must be between 0 and 100"));
+                return 0;
+            }
+
+            return (uint)Math.Round(percentage * 10_000);
+        }
+
+        FaultDelay? delay = null;
+        if (options.Delay is { } d)
+        {
+            if (d.Fixed is null && !d.FromHeader)
+            {
+                errors.Add(new(path + ":Delay", null, "set Fixed or FromHeader"));
+            }
+
+            delay = new FaultDelay { FixedDelay = d.Fixed, FromHeader = d.FromHeader, PerMillion = PerMillion(d.Percentage, path + ":Delay:Percentage") };
+        }
+
+        FaultAbort? abort = null;
+        if (options.Abort is { } a)
+        {
+            if (a.HttpStatus is null && a.GrpcStatus is null && !a.FromHeader)
+            {
+                errors.Add(new(path + ":Abort", null, "set HttpStatus, GrpcStatus or FromHeader"));
+            }
+
+            if (a.HttpStatus is { } http && http is < 200 or > 599)
+            {
+                errors.Add(new(path + ":Abort:HttpStatus", Invariant(http), "must be between 200 and 599"));
+            }
+
+            if (a.GrpcStatus is { } grpc && grpc is < 0 or > 16)
+            {
+                errors.Add(new(path + ":Abort:GrpcStatus", Invariant(grpc), "must be a gRPC status code between 0 and 16"));
+            }
+
+            abort = new FaultAbort { HttpStatus = a.HttpStatus, GrpcStatus = a.GrpcStatus, FromHeader = a.FromHeader, PerMillion = PerMillion(a.Percentage, path + ":Abort:Percentage") };
+        }
+
+        if (options.MaxActiveFaults is < 0)
+        {
+            errors.Add(new(path + ":MaxActiveFaults", Invariant(options.MaxActiveFaults.Value), "must be 0 or more"));
+        }
+
+        return new FaultPolicy { Delay = delay, Abort = abort, MaxActiveFaults = options.MaxActiveFaults is { } m and >= 0 ? (uint)m : null };
+    }
+
+    private static OutlierDetectionPolicy CompileOutlierDetection(MeshOutlierDetectionOptions options, string path, List<MeshConfigurationError> errors)
+    {
+        void Positive(TimeSpan value, string key)
+        {
+            if (value <= TimeSpan.Zero)
+            {
+                errors.Add(new($"{path}:{key}", value.ToString(), "must be positive"));
+            }
+        }
+
+        void Percent(int value, string key)
+        {
+            if (value is < 0 or > 100)
+            {
+                errors.Add(new($"{path}:{key}", Invariant(value), "must be between 0 and 100"));
+            }
+        }
+
+        void NotNegative(int value, string key)
+        {
+            if (value < 0)
+            {
+                errors.Add(new($"{path}:{key}", Invariant(value), "must be 0 or more"));
+            }
+        }
+
+        Positive(options.Interval, "Interval");
+        Positive(options.BaseEjectionTime, "BaseEjectionTime");
+        Positive(options.MaxEjectionTime, "MaxEjectionTime");
+        Percent(options.MaxEjectionPercent, "MaxEjectionPercent");
+        SuccessRateEjection? successRate = null;
+        if (options.SuccessRate is { } sr)
+        {
+            NotNegative(sr.StdevFactor, "SuccessRate:StdevFactor");
+            Percent(sr.EnforcementPercentage, "SuccessRate:EnforcementPercentage");
+            NotNegative(sr.MinimumHosts, "SuccessRate:MinimumHosts");
+            NotNegative(sr.RequestVolume, "SuccessRate:RequestVolume");
+            successRate = new SuccessRateEjection
+            {
+                StdevFactor = (uint)Math.Max(0, sr.StdevFactor),
+                EnforcementPercentage = (uint)Math.Clamp(sr.EnforcementPercentage, 0, 100),
+                MinimumHosts = (uint)Math.Max(0, sr.MinimumHosts),
+                RequestVolume = (uint)Math.Max(0, sr.RequestVolume),
+            };
+        }
+
+        FailurePercentageEjection? failurePercentage = null;
+        if (options.FailurePercentage is { } fp)
+        {
+            Percent(fp.Threshold, "FailurePercentage:Threshold");
+            Percent(fp.EnforcementPercentage, "FailurePercentage:EnforcementPercentage");
+            NotNegative(fp.MinimumHosts, "FailurePercentage:MinimumHosts");
+            NotNegative(fp.RequestVolume, "FailurePercentage:RequestVolume");
+            failurePercentage = new FailurePercentageEjection
+            {
+                Threshold = (uint)Math.Clamp(fp.Threshold, 0, 100),
+                EnforcementPercentage = (uint)Math.Clamp(fp.EnforcementPercentage, 0, 100),
+                MinimumHosts = (uint)Math.Max(0, fp.MinimumHosts),
+                RequestVolume = (uint)Math.Max(0, fp.RequestVolume),
+            };
+        }
+
+        return new OutlierDetectionPolicy
+        {
+            Interval = options.Interval,
+            BaseEjectionTime = options.BaseEjectionTime,
+            MaxEjectionTime = options.MaxEjectionTime,
+            MaxEjectionPercent = (uint)Math.Clamp(options.MaxEjectionPercent, 0, 100),
+            SuccessRate = successRate,
+            FailurePercentage = failurePercentage,
+        };
     }
 
     private static List<HashPolicy> HashPoliciesFor(IEnumerable<string> clusters, Dictionary<string, string?> hashHeaders) =>

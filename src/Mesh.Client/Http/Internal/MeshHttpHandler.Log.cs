@@ -17,5 +17,9 @@ internal sealed partial class MeshHttpHandler
         [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, EventName = "MeshNoEndpoints",
             Message = "Mesh service '{Service}': cluster '{Cluster}' has no healthy endpoint.")]
         public static partial void NoEndpoints(ILogger logger, string service, string cluster);
+
+        [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, EventName = "MeshCircuitBreakerOpen",
+            Message = "Mesh service '{Service}': cluster '{Cluster}' is at its limit of {MaxRequests} requests in flight; request refused.")]
+        public static partial void CircuitBreakerOpen(ILogger logger, string service, string cluster, uint maxRequests);
     }
 }

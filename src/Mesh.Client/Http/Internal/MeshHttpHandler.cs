@@ -1,5 +1,9 @@
 using System.Net;
+using Mesh.Client.Balancing.Internal;
 using Mesh.Client.Model;
+using Mesh.Client.Resilience.Internal;
+using Polly;
+using Polly.Timeout;
 using Mesh.Client.Internal;
 using Mesh.Client.Routing.Internal;
 using Microsoft.Extensions.Logging;
@@ -127,47 +131,201 @@ internal sealed partial class MeshHttpHandler : DelegatingHandler
             throw new MeshRequestException(service.Name, MeshFailureReason.NoRoute, $"Mesh service '{service.Name}': {routeError}");
         }
 
-        var cluster = route.Clusters[route.ChooseCluster(_runtime.Random)];
-        var endpoint = cluster.Pick(route.ComputeHash(request, _channelId));
-        if (endpoint is null)
+        var call = new MeshHttpCall(this, request, original, pathAndQuery, service, route);
+        var pipeline = route.GetHttpPipeline(_runtime.Time);
+        if (pipeline is null)
         {
-            Log.NoEndpoints(_logger, service.Name, cluster.Name);
-            throw new MeshRequestException(service.Name, MeshFailureReason.NoEndpoints,
-                $"Mesh service '{service.Name}': " + (cluster.Config.ErrorMessage ?? $"cluster '{cluster.Name}' has no healthy endpoint."));
+            try
+            {
+                return await call.SendAttemptAsync(request, lastEndpoint: null, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                call.Restore();
+            }
         }
 
-        var prefix = original.Scheme == Uri.UriSchemeHttps ? endpoint.HttpsPrefix : endpoint.HttpPrefix;
-        request.RequestUri = new Uri(prefix + pathAndQuery, UriKind.Absolute);
-        if (!request.Headers.NonValidated.Contains("Host"))
+        // Retried and hedged requests are sent more than once: their content must be readable again.
+        if (request.Content is { } content)
         {
-            // Unvalidated: the authority came from a Uri the runtime already parsed.
-            request.Headers.TryAddWithoutValidation("Host", original.IsDefaultPort ? original.Host : original.Authority);
-        }
-        switch (cluster.Config.Protocol)
-        {
-            case UpstreamProtocol.Http2:
-                request.Version = HttpVersion.Version20;
-                request.VersionPolicy = HttpVersionPolicy.RequestVersionExact;
-                break;
-            case UpstreamProtocol.Http1:
-                request.Version = HttpVersion.Version11;
-                request.VersionPolicy = HttpVersionPolicy.RequestVersionExact;
-                break;
+            await content.LoadIntoBufferAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        Log.Picked(_logger, service.Name, cluster.Name, endpoint.Address);
-
-        endpoint.OnStart();
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        context.Properties.Set(HttpRoutePipeline.RequestKey, request);
         try
         {
-            return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            var outcome = await pipeline.ExecuteOutcomeAsync(
+                static async (ctx, state) =>
+                {
+                    try
+                    {
+                        var attempt = ctx.Properties.GetValue(HttpRoutePipeline.HedgeAttemptKey, 0);
+                        var message = attempt == 0 ? state.Request : await state.CloneRequestAsync().ConfigureAwait(false);
+                        var response = await state.SendAttemptAsync(message, state.LastEndpoint, ctx.CancellationToken).ConfigureAwait(false);
+                        return Outcome.FromResult(response);
+                    }
+                    catch (Exception ex)
+                    {
+                        return Outcome.FromException<HttpResponseMessage>(ex);
+                    }
+                },
+                context,
+                call).ConfigureAwait(false);
+
+            if (outcome.Exception is TimeoutRejectedException timeout)
+            {
+                // HttpClient reports timeouts as a cancelled task with a TimeoutException inside; so does the mesh.
+                throw new TaskCanceledException(
+                    $"The request to mesh service '{service.Name}' timed out after {route.Config.Timeout?.TotalSeconds ?? route.Config.Retry?.PerTryTimeout?.TotalSeconds:0.###} s (route timeout).",
+                    new TimeoutException(timeout.Message, timeout));
+            }
+
+            outcome.ThrowIfException();
+            return outcome.Result!;
         }
         finally
         {
-            endpoint.OnEnd();
-
-            // Give the caller back the address it used, so that a retry above this handler routes afresh.
-            request.RequestUri = original;
+            ResilienceContextPool.Shared.Return(context);
+            call.Restore();
         }
     }
+
+    /// <summary>One request to a mesh service through its route: the attempts of it, and putting the request back afterwards.</summary>
+    private sealed class MeshHttpCall(MeshHttpHandler handler, HttpRequestMessage request, Uri original, string pathAndQuery, ServiceRouteTable service, CompiledRoute route)
+    {
+        public HttpRequestMessage Request { get; } = request;
+
+        /// <summary>The endpoint of the latest attempt, which a retry avoids when it can.</summary>
+        public EndpointState? LastEndpoint { get; private set; }
+
+        /// <summary>Sends one attempt: choose the cluster, respect its circuit breaker, pick an endpoint (another than <paramref name="lastEndpoint"/> when there is a choice), send.</summary>
+        public async Task<HttpResponseMessage> SendAttemptAsync(HttpRequestMessage message, EndpointState? lastEndpoint, CancellationToken cancellationToken)
+        {
+            var view = new HttpRequestView(message);
+            ClusterRuntime cluster;
+            if (route.Config.ClusterHeader is { } header)
+            {
+                cluster = route.ClusterFromHeader(view, out var named)
+                    ?? throw new MeshRequestException(service.Name, MeshFailureReason.NoEndpoints, named is null
+                        ? $"Mesh service '{service.Name}': the route takes its cluster from header '{header}', which the request does not have."
+                        : $"Mesh service '{service.Name}': header '{header}' names cluster '{named}', which is not configured.");
+            }
+            else
+            {
+                cluster = route.Clusters[route.ChooseCluster(handler._runtime.Random)];
+            }
+
+            var config = cluster.Config;
+            if (!cluster.State.TryAcquire(config.MaxRequests))
+            {
+                Log.CircuitBreakerOpen(handler._logger, service.Name, cluster.Name, config.MaxRequests);
+                throw new MeshRequestException(service.Name, MeshFailureReason.CircuitBreakerOpen,
+                    $"Mesh service '{service.Name}': cluster '{cluster.Name}' already has {config.MaxRequests} requests in flight (max_requests); the request was not sent.");
+            }
+
+            try
+            {
+                var hash = route.ComputeHash(view, handler._channelId);
+                var endpoint = cluster.Pick(hash);
+
+                // A retry prefers an endpoint the previous attempt did not use (as Envoy's previous-hosts predicate).
+                for (var i = 0; i < 3 && endpoint is not null && ReferenceEquals(endpoint, lastEndpoint) && cluster.Picker.Count > 1; i++)
+                {
+                    endpoint = cluster.Pick(hash.HasHash ? new PickRequest(hash.Hash + (ulong)(i + 1) * 0x9E3779B97F4A7C15UL, true) : hash);
+                }
+
+                if (endpoint is null)
+                {
+                    Log.NoEndpoints(handler._logger, service.Name, cluster.Name);
+                    throw new MeshRequestException(service.Name, MeshFailureReason.NoEndpoints,
+                        $"Mesh service '{service.Name}': " + (config.ErrorMessage ?? $"cluster '{cluster.Name}' has no healthy endpoint."));
+                }
+
+                LastEndpoint = endpoint;
+                var prefix = original.Scheme == Uri.UriSchemeHttps ? endpoint.HttpsPrefix : endpoint.HttpPrefix;
+                message.RequestUri = new Uri(prefix + pathAndQuery, UriKind.Absolute);
+                if (!message.Headers.NonValidated.Contains("Host"))
+                {
+                    // Unvalidated: the authority came from a Uri the runtime already parsed.
+                    message.Headers.TryAddWithoutValidation("Host", original.IsDefaultPort ? original.Host : original.Authority);
+                }
+
+                switch (config.Protocol)
+                {
+                    case UpstreamProtocol.Http2:
+                        message.Version = HttpVersion.Version20;
+                        message.VersionPolicy = HttpVersionPolicy.RequestVersionExact;
+                        break;
+                    case UpstreamProtocol.Http1:
+                        message.Version = HttpVersion.Version11;
+                        message.VersionPolicy = HttpVersionPolicy.RequestVersionExact;
+                        break;
+                }
+
+                Log.Picked(handler._logger, service.Name, cluster.Name, endpoint.Address);
+                endpoint.OnStart();
+                HttpResponseMessage? response = null;
+                Exception? failure = null;
+                try
+                {
+                    response = await handler.SendInnerAsync(message, cancellationToken).ConfigureAwait(false);
+                    return response;
+                }
+                catch (Exception ex)
+                {
+                    failure = ex;
+                    throw;
+                }
+                finally
+                {
+                    endpoint.OnEnd();
+                    if (HttpRetryClassifier.IsEndpointFailure(response, failure))
+                    {
+                        endpoint.RecordFailure();
+                    }
+                    else if (failure is null)
+                    {
+                        endpoint.RecordSuccess();
+                    }
+                }
+            }
+            finally
+            {
+                cluster.State.Release();
+            }
+        }
+
+        /// <summary>A copy of the request for a hedged attempt, which runs beside the first one.</summary>
+        public async Task<HttpRequestMessage> CloneRequestAsync()
+        {
+            var copy = new HttpRequestMessage(Request.Method, original) { Version = Request.Version, VersionPolicy = Request.VersionPolicy };
+            foreach (var header in Request.Headers.NonValidated)
+            {
+                copy.Headers.TryAddWithoutValidation(header.Key, header.Value);
+            }
+
+            if (Request.Content is { } content)
+            {
+                var bytes = await content.ReadAsByteArrayAsync().ConfigureAwait(false);
+                copy.Content = new ByteArrayContent(bytes);
+                foreach (var header in content.Headers.NonValidated)
+                {
+                    copy.Content.Headers.TryAddWithoutValidation(header.Key, header.Value);
+                }
+            }
+
+            foreach (var option in Request.Options)
+            {
+                ((IDictionary<string, object?>)copy.Options)[option.Key] = option.Value;
+            }
+
+            return copy;
+        }
+
+        /// <summary>Gives the caller back the address it used, so that a retry above this handler routes afresh.</summary>
+        public void Restore() => Request.RequestUri = original;
+    }
+
+    private Task<HttpResponseMessage> SendInnerAsync(HttpRequestMessage request, CancellationToken cancellationToken) => base.SendAsync(request, cancellationToken);
 }

@@ -51,6 +51,8 @@ internal sealed class RouteMatcher(RouteMatch match, MeshRandom random)
 internal sealed class CompiledRoute
 {
     private readonly RouteMatcher _matcher;
+    private readonly IReadOnlyDictionary<string, ClusterRuntime>? _sourceClusters;
+    private object? _httpPipeline;
     private readonly CumulativeWeights? _weights;
     private readonly HashPolicy[] _hashPolicies;
 
@@ -59,11 +61,12 @@ internal sealed class CompiledRoute
     {
     }
 
-    public CompiledRoute(MeshRoute config, RouteMatcher matcher, ClusterRuntime[] clusters)
+    public CompiledRoute(MeshRoute config, RouteMatcher matcher, ClusterRuntime[] clusters, IReadOnlyDictionary<string, ClusterRuntime>? sourceClusters = null)
     {
         Config = config;
         _matcher = matcher;
         Clusters = clusters;
+        _sourceClusters = sourceClusters;
         if (clusters.Length > 1)
         {
             _weights = new CumulativeWeights([.. config.Clusters.Select(c => c.Weight)]);
@@ -81,6 +84,38 @@ internal sealed class CompiledRoute
 
     public bool IsMatch<TRequest>(ReadOnlySpan<char> path, in TRequest request)
         where TRequest : struct, IRequestView => _matcher.IsMatch(path, request);
+
+    /// <summary>
+    /// The cluster a <see cref="MeshRoute.ClusterHeader"/> route sends <paramref name="request"/> to: the
+    /// cluster of the same configuration source that the header names, or <see langword="null"/>.
+    /// </summary>
+    public ClusterRuntime? ClusterFromHeader<TRequest>(in TRequest request, out string? named)
+        where TRequest : struct, IRequestView
+    {
+        named = null;
+        if (Config.ClusterHeader is not { } header || !request.TryGetHeader(header, out var value))
+        {
+            return null;
+        }
+
+        named = value;
+        return _sourceClusters is not null && _sourceClusters.TryGetValue(value, out var cluster) ? cluster : null;
+    }
+
+    /// <summary>The route's HttpClient resilience pipeline (timeouts, retries, hedging), built on first use; <see langword="null"/> when it has none.</summary>
+    public Polly.ResiliencePipeline<HttpResponseMessage>? GetHttpPipeline(TimeProvider time)
+    {
+        var pipeline = Volatile.Read(ref _httpPipeline);
+        if (pipeline is null)
+        {
+            pipeline = (object?)Http.Internal.HttpRoutePipeline.Build(Config, time) ?? NoPipeline;
+            pipeline = Interlocked.CompareExchange(ref _httpPipeline, pipeline, null) ?? pipeline;
+        }
+
+        return pipeline as Polly.ResiliencePipeline<HttpResponseMessage>;
+    }
+
+    private static readonly object NoPipeline = new();
 
     /// <summary>Chooses one of the route's clusters by weight and returns its index.</summary>
     public int ChooseCluster(MeshRandom random) => _weights is null ? 0 : _weights.Draw(random);

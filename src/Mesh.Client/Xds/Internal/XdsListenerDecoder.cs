@@ -1,7 +1,12 @@
 using Envoy.Config.Listener.V3;
 using Envoy.Extensions.Filters.Http.Fault.V3;
 using Envoy.Extensions.Filters.Network.HttpConnectionManager.V3;
+using Envoy.Type.V3;
 using static Mesh.Client.Xds.Internal.XdsResourceDecoder;
+using FaultPolicy = Mesh.Client.Model.FaultPolicy;
+using MeshFaultAbort = Mesh.Client.Model.FaultAbort;
+using MeshFaultDelay = Mesh.Client.Model.FaultDelay;
+using XdsFaultDelay = Envoy.Extensions.Filters.Common.Fault.V3.FaultDelay;
 
 namespace Mesh.Client.Xds.Internal;
 
@@ -58,7 +63,7 @@ internal static class XdsListenerDecoder
             maxStreamDuration = ParseDuration(duration, "common_http_protocol_options.max_stream_duration", errors);
         }
 
-        var filters = DecodeHttpFilters(hcm, errors);
+        var filters = DecodeHttpFilters(hcm, errors, out var faultFilters);
 
         string? routeConfigName = null;
         XdsRouteConfigUpdate? inlineRouteConfig = null;
@@ -84,12 +89,13 @@ internal static class XdsListenerDecoder
 
         return errors.Count > errorCount
             ? null
-            : new XdsListenerUpdate(routeConfigName, inlineRouteConfig, filters, maxStreamDuration);
+            : new XdsListenerUpdate(routeConfigName, inlineRouteConfig, filters, maxStreamDuration) { FaultFilters = faultFilters };
     }
 
-    private static List<XdsHttpFilter> DecodeHttpFilters(HttpConnectionManager hcm, List<string> errors)
+    private static List<XdsHttpFilter> DecodeHttpFilters(HttpConnectionManager hcm, List<string> errors, out List<XdsFaultFilter> faultFilters)
     {
         var errorCount = errors.Count;
+        faultFilters = [];
         var filters = new List<XdsHttpFilter>(hcm.HttpFilters.Count);
         var indexes = new List<int>(hcm.HttpFilters.Count);
         var names = new HashSet<string>(StringComparer.Ordinal);
@@ -120,14 +126,24 @@ internal static class XdsListenerDecoder
             {
                 case RouterTypeName:
                     // The router's settings mean nothing to a client; none are read.
+                    if (filter.Disabled)
+                    {
+                        // Envoy: a terminal filter cannot be disabled; without it nothing is forwarded.
+                        AddError(errors, Field(path, "disabled"), $"the router filter \"{filter.Name}\" cannot be disabled");
+                    }
+
                     filters.Add(new XdsHttpFilter(filter.Name, RouterTypeUrl, null));
                     indexes.Add(i);
                     break;
                 case FaultTypeName:
-                    if (Unpack(extension, HTTPFault.Parser, configPath, errors) is { } fault && IsValidFault(fault, configPath, errors))
+                    if (Unpack(extension, HTTPFault.Parser, configPath, errors) is { } fault && DecodeFault(fault, configPath, errors) is { } policy)
                     {
                         filters.Add(new XdsHttpFilter(filter.Name, FaultTypeUrl, fault));
                         indexes.Add(i);
+
+                        // A disabled filter (Envoy; gRPC does not read the flag) runs only where a route or virtual
+                        // host enables it with typed_per_filter_config; its own config is still validated.
+                        faultFilters.Add(new XdsFaultFilter(filter.Name, filter.Disabled ? XdsFaultOverrides.None : policy));
                     }
 
                     break;
@@ -170,21 +186,74 @@ internal static class XdsListenerDecoder
         return filters;
     }
 
-    // The checks gRPC makes when it turns the fault filter's config into a policy (gRFC A33); the rest is
-    // the fault filter's business when it applies the config.
-    private static bool IsValidFault(HTTPFault fault, string path, List<string> errors)
+    /// <summary>
+    /// Turns a fault filter's config into the faults it injects (gRFC A33, Envoy's HTTPFault), at the connection
+    /// manager or as a <c>typed_per_filter_config</c> override (same message). Delay: <c>fixed_delay</c> or
+    /// <c>header_delay</c>; abort: <c>http_status</c>, <c>grpc_status</c> or <c>header_abort</c>; each with its
+    /// <c>percentage</c>; and <c>max_active_faults</c>. The selectors gRPC defers (<c>headers</c>,
+    /// <c>upstream_cluster</c>, <c>downstream_nodes</c>) and the runtime keys are not read.
+    /// </summary>
+    /// <returns>The policy, or <see langword="null"/> after recording errors.</returns>
+    internal static FaultPolicy? DecodeFault(HTTPFault fault, string path, List<string> errors)
     {
         var errorCount = errors.Count;
-        if (fault.Abort is { GrpcStatus: > 16 } abort)
+        MeshFaultDelay? delay = null;
+        if (fault.Delay is { } delayConfig)
         {
-            AddError(errors, Field(path, "abort.grpc_status"), $"invalid gRPC status code {abort.GrpcStatus}");
+            var delayPath = Field(path, "delay");
+            delay = new MeshFaultDelay { PerMillion = Share(delayConfig.Percentage, Field(delayPath, "percentage"), errors) };
+            switch (delayConfig.FaultDelaySecifierCase)
+            {
+                case XdsFaultDelay.FaultDelaySecifierOneofCase.FixedDelay:
+                    delay = delay with { FixedDelay = ParseDuration(delayConfig.FixedDelay, Field(delayPath, "fixed_delay"), errors) };
+                    break;
+                case XdsFaultDelay.FaultDelaySecifierOneofCase.HeaderDelay:
+                    delay = delay with { FromHeader = true };
+                    break;
+                default:
+                    // Envoy declares the oneof required and grpc-js rejects it; C-core 1.51 reads it as no delay.
+                    AddError(errors, delayPath, "no delay set (expected fixed_delay or header_delay)");
+                    break;
+            }
         }
 
-        if (fault.Delay?.FixedDelay is { } delay)
+        MeshFaultAbort? abort = null;
+        if (fault.Abort is { } abortConfig)
         {
-            ParseDuration(delay, Field(path, "delay.fixed_delay"), errors);
+            var abortPath = Field(path, "abort");
+            abort = new MeshFaultAbort { PerMillion = Share(abortConfig.Percentage, Field(abortPath, "percentage"), errors) };
+            switch (abortConfig.ErrorTypeCase)
+            {
+                case FaultAbort.ErrorTypeOneofCase.HttpStatus:
+                    // Envoy accepts 200-599 only, but both gRPC references take any value (mapping it to a gRPC
+                    // status); it is carried as it is, and the fault injector ignores a status it cannot send.
+                    abort = abort with { HttpStatus = (int)Math.Min(abortConfig.HttpStatus, int.MaxValue) };
+                    break;
+                case FaultAbort.ErrorTypeOneofCase.GrpcStatus:
+                    if (abortConfig.GrpcStatus > 16)
+                    {
+                        AddError(errors, Field(abortPath, "grpc_status"), $"invalid gRPC status code {abortConfig.GrpcStatus}");
+                    }
+
+                    abort = abort with { GrpcStatus = (int)Math.Min(abortConfig.GrpcStatus, int.MaxValue) };
+                    break;
+                case FaultAbort.ErrorTypeOneofCase.HeaderAbort:
+                    abort = abort with { FromHeader = true };
+                    break;
+                default:
+                    // Envoy declares the oneof required and grpc-js rejects it; C-core 1.51 reads it as status OK.
+                    AddError(errors, abortPath, "no error type set (expected http_status, grpc_status or header_abort)");
+                    break;
+            }
         }
 
-        return errors.Count == errorCount;
+        return errors.Count > errorCount
+            ? null
+            : new FaultPolicy { Delay = delay, Abort = abort, MaxActiveFaults = fault.MaxActiveFaults };
     }
+
+    // Without a percentage no request is faulted: Envoy reads the missing FractionalPercent as 0 and so does
+    // C-core (grpc-js rejects the config instead).
+    private static uint Share(FractionalPercent? percentage, string path, List<string> errors) =>
+        percentage is null ? 0 : ToPerMillion(percentage, path, errors) ?? 0;
 }

@@ -247,6 +247,32 @@ internal static class XdsResourceDecoder
         return valid ? TimeSpan.FromTicks((duration.Seconds * TimeSpan.TicksPerSecond) + (duration.Nanos / 100)) : null;
     }
 
+    /// <summary>
+    /// Converts a FractionalPercent to parts per million; a numerator above its denominator means "always".
+    /// An unknown denominator is an error at <c><paramref name="path"/>.denominator</c>.
+    /// </summary>
+    internal static uint? ToPerMillion(Envoy.Type.V3.FractionalPercent fraction, string path, List<string> errors)
+    {
+        ulong multiplier;
+        switch (fraction.Denominator)
+        {
+            case Envoy.Type.V3.FractionalPercent.Types.DenominatorType.Hundred:
+                multiplier = 10_000;
+                break;
+            case Envoy.Type.V3.FractionalPercent.Types.DenominatorType.TenThousand:
+                multiplier = 100;
+                break;
+            case Envoy.Type.V3.FractionalPercent.Types.DenominatorType.Million:
+                multiplier = 1;
+                break;
+            default:
+                AddError(errors, Field(path, "denominator"), $"unknown denominator {EnumName(fraction.Denominator)}");
+                return null;
+        }
+
+        return (uint)Math.Min(fraction.Numerator * multiplier, 1_000_000UL);
+    }
+
     /// <summary>The name a proto enum value has in the .proto file (e.g. <c>MURMUR_HASH_2</c>), or its number when it has none.</summary>
     internal static string EnumName<TEnum>(TEnum value)
         where TEnum : struct, System.Enum

@@ -42,7 +42,22 @@ internal sealed record XdsListenerUpdate(
     string? RouteConfigName,
     XdsRouteConfigUpdate? InlineRouteConfig,
     IReadOnlyList<XdsHttpFilter> HttpFilters,
-    TimeSpan? MaxStreamDuration) : XdsResourceUpdate;
+    TimeSpan? MaxStreamDuration) : XdsResourceUpdate
+{
+    /// <summary>
+    /// The fault filters (gRFC A33) among <see cref="HttpFilters"/>, in filter order, each with the policy its
+    /// connection-manager config gives; routes and virtual hosts override it by the filter's instance name.
+    /// </summary>
+    public IReadOnlyList<XdsFaultFilter> FaultFilters { get; init; } = [];
+}
+
+/// <summary>A fault filter of a connection manager.</summary>
+/// <param name="Name">The filter's instance name, the key of the overrides in <c>typed_per_filter_config</c>.</param>
+/// <param name="Policy">
+/// The faults its own config injects; <see cref="XdsFaultOverrides.None"/> (no delay, no abort) when the filter is
+/// <c>disabled</c> until a route or virtual host enables it.
+/// </param>
+internal sealed record XdsFaultFilter(string Name, FaultPolicy Policy);
 
 /// <summary>One HTTP filter of a connection manager.</summary>
 /// <param name="Name">The filter's instance name.</param>
@@ -58,7 +73,57 @@ internal sealed record XdsRouteConfigUpdate(string Name, IReadOnlyList<XdsVirtua
 /// xDS cluster names. Routes the client cannot use for matching are left out (gRFC A28); routes whose
 /// action it cannot carry out are kept with <see cref="MeshRoute.ErrorMessage"/> set.
 /// </summary>
-internal sealed record XdsVirtualHost(string Name, IReadOnlyList<string> Domains, IReadOnlyList<MeshRoute> Routes);
+internal sealed record XdsVirtualHost(string Name, IReadOnlyList<string> Domains, IReadOnlyList<MeshRoute> Routes)
+{
+    /// <summary>The virtual host's <c>typed_per_filter_config</c> for fault filters, by filter instance name.</summary>
+    public IReadOnlyDictionary<string, FaultPolicy> FaultOverrides { get; init; } = XdsFaultOverrides.Empty;
+
+    /// <summary>
+    /// What the routes say that only makes sense together with the connection manager, by route
+    /// (<see cref="ReferenceEqualityComparer"/>: routes are records, and two routes may be equal). A route
+    /// missing here has nothing of the kind.
+    /// </summary>
+    public IReadOnlyDictionary<MeshRoute, XdsRouteExtras> RouteExtras { get; init; } = XdsRouteExtras.EmptyTable;
+}
+
+/// <summary>
+/// The parts of a route that the connection manager completes: fault-filter overrides (gRFC A39, A33) and
+/// whether the route sets its own stream duration (gRFC A31: else the connection manager's applies).
+/// </summary>
+internal sealed record XdsRouteExtras
+{
+    /// <summary>An empty table, for virtual hosts without extras.</summary>
+    public static IReadOnlyDictionary<MeshRoute, XdsRouteExtras> EmptyTable { get; } =
+        new Dictionary<MeshRoute, XdsRouteExtras>(ReferenceEqualityComparer.Instance);
+
+    /// <summary>The route's <c>typed_per_filter_config</c> for fault filters, by filter instance name.</summary>
+    public IReadOnlyDictionary<string, FaultPolicy> FaultOverrides { get; init; } = XdsFaultOverrides.Empty;
+
+    /// <summary>
+    /// The <c>typed_per_filter_config</c> of each weighted cluster, in the order of <see cref="MeshRoute.Clusters"/>
+    /// (empty when the route has a single cluster).
+    /// </summary>
+    public IReadOnlyList<IReadOnlyDictionary<string, FaultPolicy>> ClusterFaultOverrides { get; init; } = [];
+
+    /// <summary>
+    /// Whether the route's <c>max_stream_duration</c> sets <c>max_stream_duration</c> or <c>grpc_timeout_header_max</c>
+    /// (even to 0, "no limit"); when it does not, the connection manager's <c>max_stream_duration</c> applies.
+    /// </summary>
+    public bool SetsMaxStreamDuration { get; init; }
+}
+
+/// <summary>Fault-filter overrides: the filter instance name → the faults it injects there.</summary>
+internal static class XdsFaultOverrides
+{
+    /// <summary>No overrides.</summary>
+    public static IReadOnlyDictionary<string, FaultPolicy> Empty { get; } = new Dictionary<string, FaultPolicy>(StringComparer.Ordinal);
+
+    /// <summary>A fault filter that injects nothing: a disabled filter, or one configured without delay and abort.</summary>
+    public static FaultPolicy None { get; } = new();
+
+    /// <summary>Whether a policy injects anything.</summary>
+    public static bool InjectsFaults(FaultPolicy policy) => policy.Delay is not null || policy.Abort is not null;
+}
 
 /// <summary>What kind of cluster a Cluster resource is.</summary>
 internal enum XdsClusterKind
@@ -96,6 +161,12 @@ internal sealed record XdsClusterUpdate : XdsResourceUpdate
 
     /// <summary>The HTTP version the cluster speaks, from its upstream HTTP protocol options (Istio sets HTTP/2 for gRPC ports).</summary>
     public UpstreamProtocol Protocol { get; init; }
+
+    /// <summary>The circuit breaker: <c>max_requests</c> of the DEFAULT-priority threshold (gRFC A32).</summary>
+    public uint MaxRequests { get; init; } = MeshCluster.DefaultMaxRequests;
+
+    /// <summary>Outlier detection (gRFC A50), when the cluster configures it.</summary>
+    public OutlierDetectionPolicy? OutlierDetection { get; init; }
 }
 
 /// <summary>A ClusterLoadAssignment, already in the mesh model.</summary>

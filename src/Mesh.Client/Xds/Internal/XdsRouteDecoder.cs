@@ -1,13 +1,19 @@
 using Envoy.Config.Route.V3;
+using Envoy.Extensions.Filters.Http.Fault.V3;
 using Envoy.Type.Matcher.V3;
 using Envoy.Type.V3;
+using Google.Protobuf;
+using Google.Protobuf.Collections;
+using Google.Protobuf.WellKnownTypes;
 using Mesh.Client.Model;
 using static Mesh.Client.Xds.Internal.XdsResourceDecoder;
 using MeshHashPolicy = Mesh.Client.Model.HashPolicy;
 using MeshHeaderMatch = Mesh.Client.Model.HeaderMatch;
+using MeshRetryPolicy = Mesh.Client.Model.RetryPolicy;
 using MeshRouteMatch = Mesh.Client.Model.RouteMatch;
 using MeshWeightedCluster = Mesh.Client.Model.WeightedCluster;
 using RegexFactory = Mesh.Client.Routing.Internal.RegexFactory;
+using XdsRetryPolicy = Envoy.Config.Route.V3.RetryPolicy;
 using XdsRouteMatch = Envoy.Config.Route.V3.RouteMatch;
 
 namespace Mesh.Client.Xds.Internal;
@@ -17,10 +23,22 @@ namespace Mesh.Client.Xds.Internal;
 /// client cannot match on are left out; routes whose action it cannot carry out are kept with an error
 /// message, so that requests they match fail instead of falling through to a later route.
 /// </summary>
+/// <remarks>
+/// Traffic policy: timeouts (gRFC A31, and Envoy's route <c>timeout</c> for HttpClient), retries (gRFC A44,
+/// with Envoy's HTTP conditions and <c>per_try_timeout</c>), <c>cluster_header</c>, query-parameter matches and
+/// cookie hash policies (Envoy), and fault-filter overrides in <c>typed_per_filter_config</c> (gRFC A39, A33),
+/// which <see cref="XdsVirtualHost"/> carries beside the routes until the connection manager's filters are known.
+/// </remarks>
 internal static class XdsRouteDecoder
 {
     /// <summary>The filter-state key that gRPC reads as "hash the client's channel" (gRFC A42).</summary>
     public const string ChannelIdFilterStateKey = "io.grpc.channel_id";
+
+    /// <summary>The wrapper of a <c>typed_per_filter_config</c> value that adds <c>is_optional</c> and <c>disabled</c>.</summary>
+    public const string FilterConfigTypeName = "envoy.config.route.v3.FilterConfig";
+
+    /// <summary>The back-off gRPC and Envoy use when a retry policy sets none (gRFC A44).</summary>
+    public static readonly TimeSpan DefaultRetryBaseInterval = TimeSpan.FromMilliseconds(25);
 
     public static XdsRouteConfigUpdate Decode(RouteConfiguration routeConfig, List<string> errors) =>
         Decode(routeConfig, string.Empty, errors);
@@ -52,16 +70,33 @@ internal static class XdsRouteDecoder
             }
         }
 
+        var faultOverrides = DecodeFilterOverrides(virtualHost.TypedPerFilterConfig, path, errors);
+
+        // gRFC A44: a route without a retry policy takes its virtual host's.
+        var retry = virtualHost.RetryPolicy is { } retryPolicy
+            ? DecodeRetryPolicy(retryPolicy, Field(path, "retry_policy"), errors)
+            : null;
+
         var routes = new List<MeshRoute>(virtualHost.Routes.Count);
+        Dictionary<MeshRoute, XdsRouteExtras>? extras = null;
         for (var i = 0; i < virtualHost.Routes.Count; i++)
         {
-            if (DecodeRoute(virtualHost.Routes[i], Field(path, $"routes[{i}]"), errors) is { } route)
+            if (DecodeRoute(virtualHost.Routes[i], Field(path, $"routes[{i}]"), retry, errors) is { } route)
             {
-                routes.Add(route);
+                routes.Add(route.Route);
+                if (route.Extras is { } routeExtras)
+                {
+                    extras ??= new Dictionary<MeshRoute, XdsRouteExtras>(ReferenceEqualityComparer.Instance);
+                    extras[route.Route] = routeExtras;
+                }
             }
         }
 
-        return new XdsVirtualHost(virtualHost.Name, [.. virtualHost.Domains], routes);
+        return new XdsVirtualHost(virtualHost.Name, [.. virtualHost.Domains], routes)
+        {
+            FaultOverrides = faultOverrides,
+            RouteExtras = extras ?? XdsRouteExtras.EmptyTable,
+        };
     }
 
     // As gRPC: an exact name, "*", or one wildcard at the start or the end.
@@ -69,7 +104,7 @@ internal static class XdsRouteDecoder
         domain.Length > 0 && (!domain.Contains('*', StringComparison.Ordinal) || domain[0] == '*' || domain[^1] == '*');
 
     /// <returns>The route, or <see langword="null"/> when it is left out or invalid (then an error is recorded).</returns>
-    private static MeshRoute? DecodeRoute(Route route, string path, List<string> errors)
+    private static (MeshRoute Route, XdsRouteExtras? Extras)? DecodeRoute(Route route, string path, MeshRetryPolicy? virtualHostRetry, List<string> errors)
     {
         var errorCount = errors.Count;
         var matchPath = Field(path, "match");
@@ -79,14 +114,7 @@ internal static class XdsRouteDecoder
             return null;
         }
 
-        // gRPC leaves out routes with query-parameter matchers, as if they never matched (gRFC A28): an RPC
-        // has no query string. The mesh may support them for HttpClient requests later.
-        if (match.QueryParameters.Count > 0)
-        {
-            return null;
-        }
-
-        // A route left out for its path specifier is not validated further, like one with query parameters.
+        // A route left out for its path specifier is not validated further.
         if (DecodePathMatch(match, matchPath, errors) is not { } pathMatch)
         {
             return null;
@@ -101,43 +129,94 @@ internal static class XdsRouteDecoder
             }
         }
 
+        // gRPC leaves routes with query-parameter matchers out (gRFC A28): an RPC has no query string. Here
+        // they are kept for HttpClient requests; a gRPC call never matches them (see RouteMatch.QueryParameters).
+        var queryParameters = new List<QueryParameterMatch>(match.QueryParameters.Count);
+        for (var i = 0; i < match.QueryParameters.Count; i++)
+        {
+            if (DecodeQueryParameter(match.QueryParameters[i], Field(matchPath, $"query_parameters[{i}]"), errors) is { } queryParameter)
+            {
+                queryParameters.Add(queryParameter);
+            }
+        }
+
         var fraction = DecodeRuntimeFraction(match, matchPath, errors);
         var name = route.Name.Length > 0 ? route.Name : null;
+        var faultOverrides = DecodeFilterOverrides(route.TypedPerFilterConfig, path, errors);
 
         if (DecodeAction(route, path, name, errors) is not { } action || errors.Count > errorCount)
         {
             return null;
         }
 
-        return new MeshRoute
+        var meshRoute = new MeshRoute
         {
             Name = name,
-            Match = new MeshRouteMatch { Path = pathMatch, Headers = headers, FractionPerMillion = fraction },
+            Match = new MeshRouteMatch { Path = pathMatch, Headers = headers, QueryParameters = queryParameters, FractionPerMillion = fraction },
             Clusters = action.Clusters,
             HashPolicies = action.HashPolicies,
             ErrorMessage = action.ErrorMessage,
+            ClusterHeader = action.ClusterHeader,
+            Timeout = action.Timeout,
+            MaxStreamDuration = action.MaxStreamDuration,
+            GrpcTimeoutHeaderMax = action.GrpcTimeoutHeaderMax,
+            Retry = action.HasRetryPolicy ? action.Retry : action.ErrorMessage is null ? virtualHostRetry : null,
         };
+
+        var hasClusterOverrides = action.ClusterFaultOverrides.Any(o => o.Count > 0);
+        var extras = faultOverrides.Count > 0 || hasClusterOverrides || action.SetsMaxStreamDuration
+            ? new XdsRouteExtras
+            {
+                FaultOverrides = faultOverrides,
+                ClusterFaultOverrides = hasClusterOverrides ? action.ClusterFaultOverrides : [],
+                SetsMaxStreamDuration = action.SetsMaxStreamDuration,
+            }
+            : null;
+        return (meshRoute, extras);
+    }
+
+    /// <summary>What a route's action says, in the model's terms.</summary>
+    private sealed record RouteActionResult
+    {
+        public IReadOnlyList<MeshWeightedCluster> Clusters { get; init; } = [];
+
+        public IReadOnlyList<MeshHashPolicy> HashPolicies { get; init; } = [];
+
+        public string? ErrorMessage { get; init; }
+
+        public string? ClusterHeader { get; init; }
+
+        public TimeSpan? Timeout { get; init; }
+
+        public TimeSpan? MaxStreamDuration { get; init; }
+
+        public TimeSpan? GrpcTimeoutHeaderMax { get; init; }
+
+        public bool SetsMaxStreamDuration { get; init; }
+
+        public bool HasRetryPolicy { get; init; }
+
+        public MeshRetryPolicy? Retry { get; init; }
+
+        /// <summary>Per weighted cluster (aligned with <see cref="Clusters"/>), its fault-filter overrides.</summary>
+        public IReadOnlyList<IReadOnlyDictionary<string, FaultPolicy>> ClusterFaultOverrides { get; init; } = [];
     }
 
     /// <returns>Where the route sends requests, or <see langword="null"/> when the route is to be left out or is invalid.</returns>
-    private static (IReadOnlyList<MeshWeightedCluster> Clusters, IReadOnlyList<MeshHashPolicy> HashPolicies, string? ErrorMessage)? DecodeAction(
-        Route route,
-        string path,
-        string? name,
-        List<string> errors)
+    private static RouteActionResult? DecodeAction(Route route, string path, string? name, List<string> errors)
     {
         switch (route.ActionCase)
         {
             case Route.ActionOneofCase.Route_:
                 break;
             case Route.ActionOneofCase.Redirect:
-                return ([], [], UnsupportedAction(name, path, "redirect"));
+                return new RouteActionResult { ErrorMessage = UnsupportedAction(name, path, "redirect") };
             case Route.ActionOneofCase.DirectResponse:
-                return ([], [], UnsupportedAction(name, path, "direct_response"));
+                return new RouteActionResult { ErrorMessage = UnsupportedAction(name, path, "direct_response") };
             case Route.ActionOneofCase.FilterAction:
-                return ([], [], UnsupportedAction(name, path, "filter_action"));
+                return new RouteActionResult { ErrorMessage = UnsupportedAction(name, path, "filter_action") };
             case Route.ActionOneofCase.NonForwardingAction:
-                return ([], [], UnsupportedAction(name, path, "non_forwarding_action"));
+                return new RouteActionResult { ErrorMessage = UnsupportedAction(name, path, "non_forwarding_action") };
             default:
                 AddError(errors, path, "no action set (expected route, redirect, direct_response, filter_action or non_forwarding_action)");
                 return null;
@@ -146,6 +225,44 @@ internal static class XdsRouteDecoder
         var action = route.Route_;
         var actionPath = Field(path, "route");
         var hashPolicies = DecodeHashPolicies(action, actionPath, errors);
+
+        // HttpClient: Envoy's whole-request timeout, retries included (gRFC A31 leaves it to proxies). Unset means
+        // none here, where Envoy defaults to 15 s: a client library has its callers' own timeouts (HttpClient.Timeout).
+        var timeout = action.Timeout is { } timeoutConfig ? NonZero(ParseDuration(timeoutConfig, Field(actionPath, "timeout"), errors)) : null;
+
+        // gRFC A31: grpc_timeout_header_max, when present, replaces max_stream_duration; 0 means no limit. A route
+        // that sets neither takes the connection manager's max_stream_duration (XdsTargetWatcher applies it).
+        TimeSpan? maxStreamDuration = null, grpcTimeoutHeaderMax = null;
+        var setsMaxStreamDuration = false;
+        if (action.MaxStreamDuration is { } durations)
+        {
+            var durationsPath = Field(actionPath, "max_stream_duration");
+            var max = durations.MaxStreamDuration_ is { } maxConfig ? ParseDuration(maxConfig, Field(durationsPath, "max_stream_duration"), errors) : null;
+            if (durations.GrpcTimeoutHeaderMax is { } headerMaxConfig)
+            {
+                grpcTimeoutHeaderMax = NonZero(ParseDuration(headerMaxConfig, Field(durationsPath, "grpc_timeout_header_max"), errors));
+                setsMaxStreamDuration = true;
+            }
+            else if (durations.MaxStreamDuration_ is not null)
+            {
+                maxStreamDuration = NonZero(max);
+                setsMaxStreamDuration = true;
+            }
+        }
+
+        var hasRetryPolicy = action.RetryPolicy is not null;
+        var retry = action.RetryPolicy is { } retryPolicy ? DecodeRetryPolicy(retryPolicy, Field(actionPath, "retry_policy"), errors) : null;
+        var result = new RouteActionResult
+        {
+            HashPolicies = hashPolicies,
+            Timeout = timeout,
+            MaxStreamDuration = maxStreamDuration,
+            GrpcTimeoutHeaderMax = grpcTimeoutHeaderMax,
+            SetsMaxStreamDuration = setsMaxStreamDuration,
+            HasRetryPolicy = hasRetryPolicy,
+            Retry = retry,
+        };
+
         switch (action.ClusterSpecifierCase)
         {
             case RouteAction.ClusterSpecifierOneofCase.Cluster:
@@ -154,13 +271,18 @@ internal static class XdsRouteDecoder
                     AddError(errors, Field(actionPath, "cluster"), "must be non-empty");
                 }
 
-                return ([new MeshWeightedCluster(action.Cluster, 1)], hashPolicies, null);
+                return result with { Clusters = [new MeshWeightedCluster(action.Cluster, 1)] };
             case RouteAction.ClusterSpecifierOneofCase.WeightedClusters:
-                return (DecodeWeightedClusters(action.WeightedClusters, Field(actionPath, "weighted_clusters"), errors), hashPolicies, null);
+                var (clusters, clusterOverrides) = DecodeWeightedClusters(action.WeightedClusters, Field(actionPath, "weighted_clusters"), errors);
+                return result with { Clusters = clusters, ClusterFaultOverrides = clusterOverrides };
             case RouteAction.ClusterSpecifierOneofCase.ClusterHeader:
-                // gRPC leaves such routes out; we keep them so that the requests they match fail visibly
-                // instead of taking a later route. A later change implements cluster_header.
-                return ([], hashPolicies, "cluster_header is not supported yet");
+                // Envoy: the request header names the cluster. gRPC leaves such routes out (gRFC A28).
+                if (!IsValidHeaderName(action.ClusterHeader, Field(actionPath, "cluster_header"), errors))
+                {
+                    return null;
+                }
+
+                return result with { ClusterHeader = action.ClusterHeader };
             case RouteAction.ClusterSpecifierOneofCase.ClusterSpecifierPlugin:
                 // The plugin would be defined in RouteConfiguration.cluster_specifier_plugins, which this
                 // client does not implement (gRPC's only plugin is RLS).
@@ -170,6 +292,217 @@ internal static class XdsRouteDecoder
                 // Unset, or a specifier newer than our protos: gRPC ignores the route (gRFC A28).
                 return null;
         }
+    }
+
+    // Envoy's HTTP_HEADER_NAME rule (not strict): non-empty, without NUL, CR or LF.
+    private static bool IsValidHeaderName(string name, string path, List<string> errors)
+    {
+        if (name.Length == 0)
+        {
+            AddError(errors, path, "must be non-empty");
+            return false;
+        }
+
+        if (name.AsSpan().IndexOfAny('\0', '\r', '\n') >= 0)
+        {
+            AddError(errors, path, $"invalid header name \"{name.ReplaceLineEndings(" ").Replace('\0', ' ')}\" (NUL, CR and LF are not allowed)");
+            return false;
+        }
+
+        return true;
+    }
+
+    private static TimeSpan? NonZero(TimeSpan? value) => value == TimeSpan.Zero ? null : value;
+
+    /// <summary>
+    /// A retry policy (gRFC A44 for gRPC calls, Envoy's RetryPolicy for HttpClient requests). Validation follows
+    /// both gRPC references: <c>num_retries</c> must be above 0, and a <c>retry_back_off</c> needs a
+    /// <c>base_interval</c> above 0 and a <c>max_interval</c> (when set) above 0 and not below it.
+    /// </summary>
+    /// <returns>The policy; <see langword="null"/> when none of its conditions is one the client retries on (as gRPC drops a policy without codes), or after recording errors.</returns>
+    private static MeshRetryPolicy? DecodeRetryPolicy(XdsRetryPolicy policy, string path, List<string> errors)
+    {
+        var errorCount = errors.Count;
+        var retryOn = RetryOn.None;
+
+        // Envoy trims the entries; gRPC ignores the conditions it does not implement, and so do we.
+        foreach (var condition in policy.RetryOn.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            retryOn |= condition switch
+            {
+                "5xx" => RetryOn.Http5xx,
+                "gateway-error" => RetryOn.GatewayError,
+                "reset" => RetryOn.Reset,
+                "connect-failure" => RetryOn.ConnectFailure,
+                "retriable-status-codes" => RetryOn.RetriableStatusCodes,
+                "cancelled" => RetryOn.Cancelled,
+                "deadline-exceeded" => RetryOn.DeadlineExceeded,
+                "internal" => RetryOn.Internal,
+                "resource-exhausted" => RetryOn.ResourceExhausted,
+                "unavailable" => RetryOn.Unavailable,
+                _ => RetryOn.None,
+            };
+        }
+
+        var numRetries = policy.NumRetries ?? 1;
+        if (numRetries == 0)
+        {
+            // Both gRPC references reject 0 (gRPC's maxAttempts = num_retries + 1 must be at least 2).
+            AddError(errors, Field(path, "num_retries"), "must be greater than 0");
+        }
+
+        var baseInterval = DefaultRetryBaseInterval;
+        TimeSpan? maxInterval = null;
+        if (policy.RetryBackOff is { } backOff)
+        {
+            var backOffPath = Field(path, "retry_back_off");
+            var basePath = Field(backOffPath, "base_interval");
+            if (backOff.BaseInterval is not { } baseConfig)
+            {
+                AddError(errors, basePath, "field not present");
+            }
+            else if (ParseDuration(baseConfig, basePath, errors) is { } parsedBase)
+            {
+                if (parsedBase <= TimeSpan.Zero)
+                {
+                    AddError(errors, basePath, "must be greater than 0");
+                }
+
+                baseInterval = parsedBase;
+            }
+
+            if (backOff.MaxInterval is { } maxConfig)
+            {
+                var maxPath = Field(backOffPath, "max_interval");
+                if (ParseDuration(maxConfig, maxPath, errors) is { } parsedMax)
+                {
+                    if (parsedMax <= TimeSpan.Zero)
+                    {
+                        AddError(errors, maxPath, "must be greater than 0");
+                    }
+                    else if (parsedMax < baseInterval)
+                    {
+                        AddError(errors, maxPath, FormattableString.Invariant($"must not be less than base_interval ({parsedMax.TotalMilliseconds} ms < {baseInterval.TotalMilliseconds} ms)"));
+                    }
+
+                    maxInterval = parsedMax;
+                }
+            }
+        }
+
+        TimeSpan? perTryTimeout = null;
+        if (policy.PerTryTimeout is { } perTryConfig)
+        {
+            // HttpClient only (gRFC A44 defers it for gRPC); 0 means none, as for the route timeout.
+            perTryTimeout = NonZero(ParseDuration(perTryConfig, Field(path, "per_try_timeout"), errors));
+        }
+
+        if (errors.Count > errorCount || retryOn == RetryOn.None)
+        {
+            return null;
+        }
+
+        return new MeshRetryPolicy
+        {
+            RetryOn = retryOn,
+            NumRetries = (int)Math.Min(numRetries, int.MaxValue),
+            BaseInterval = baseInterval,
+            MaxInterval = maxInterval,
+            PerTryTimeout = perTryTimeout,
+
+            // A code that is no HTTP status can never match a response; it is dropped rather than rejected (Envoy takes any number).
+            RetriableStatusCodes = [.. policy.RetriableStatusCodes.Where(c => c is >= 100 and <= 599).Select(c => (int)c)],
+        };
+    }
+
+    /// <summary>
+    /// The fault-filter entries of a <c>typed_per_filter_config</c> map (gRFC A39), by filter instance name. Every
+    /// entry is validated: an unknown filter type is an error unless wrapped in a FilterConfig with
+    /// <c>is_optional</c>; the router takes no override. Whether a name is a fault filter of the connection
+    /// manager is only known once the Listener is (gRFC A39 does not check it here).
+    /// </summary>
+    private static IReadOnlyDictionary<string, FaultPolicy> DecodeFilterOverrides(MapField<string, Any> map, string path, List<string> errors)
+    {
+        if (map.Count == 0)
+        {
+            return XdsFaultOverrides.Empty;
+        }
+
+        var overrides = new Dictionary<string, FaultPolicy>(StringComparer.Ordinal);
+        foreach (var (name, value) in map.OrderBy(e => e.Key, StringComparer.Ordinal))
+        {
+            var entryPath = Field(path, $"typed_per_filter_config[\"{name}\"]");
+            if (name.Length == 0)
+            {
+                AddError(errors, entryPath, "the filter instance name must be non-empty");
+                continue;
+            }
+
+            if (ExtractExtension(value, entryPath, errors) is not { } extension)
+            {
+                continue;
+            }
+
+            var optional = false;
+            if (extension.TypeName == FilterConfigTypeName)
+            {
+                if (Unpack(extension, FilterConfig.Parser, entryPath, errors) is not { } filterConfig)
+                {
+                    continue;
+                }
+
+                optional = filterConfig.IsOptional;
+                if (filterConfig.Disabled)
+                {
+                    // Envoy: the filter does not run here and the config is ignored. For a fault filter that is "no
+                    // faults"; an entry naming another filter is never looked up.
+                    overrides[name] = XdsFaultOverrides.None;
+                    continue;
+                }
+
+                entryPath = Field(entryPath, "config");
+                if (filterConfig.Config is null)
+                {
+                    if (!optional)
+                    {
+                        AddError(errors, entryPath, "field not present");
+                    }
+
+                    continue;
+                }
+
+                if (ExtractExtension(filterConfig.Config, entryPath, errors) is not { } inner)
+                {
+                    continue;
+                }
+
+                extension = inner;
+            }
+
+            switch (extension.TypeName)
+            {
+                case XdsListenerDecoder.FaultTypeName:
+                    if (Unpack(extension, HTTPFault.Parser, entryPath, errors) is { } fault &&
+                        XdsListenerDecoder.DecodeFault(fault, entryPath, errors) is { } policy)
+                    {
+                        overrides[name] = policy;
+                    }
+
+                    break;
+                case XdsListenerDecoder.RouterTypeName:
+                    AddError(errors, entryPath, $"the router filter takes no per-route configuration (filter \"{name}\")");
+                    break;
+                default:
+                    if (!optional)
+                    {
+                        AddError(errors, entryPath, $"unsupported filter type {extension.TypeName} for filter \"{name}\" (wrap it in an {FilterConfigTypeName} with is_optional to let clients skip it)");
+                    }
+
+                    break;
+            }
+        }
+
+        return overrides.Count == 0 ? XdsFaultOverrides.Empty : overrides;
     }
 
     private static string UnsupportedAction(string? routeName, string path, string kind) =>
@@ -276,34 +609,11 @@ internal static class XdsRouteDecoder
         return (range.Start, range.End);
     }
 
-    private static uint? DecodeRuntimeFraction(XdsRouteMatch match, string path, List<string> errors)
-    {
+    private static uint? DecodeRuntimeFraction(XdsRouteMatch match, string path, List<string> errors) =>
         // Only default_value counts: a proxyless client has no runtime to look runtime_key up in.
-        if (match.RuntimeFraction?.DefaultValue is not { } fraction)
-        {
-            return null;
-        }
-
-        ulong multiplier;
-        switch (fraction.Denominator)
-        {
-            case FractionalPercent.Types.DenominatorType.Hundred:
-                multiplier = 10_000;
-                break;
-            case FractionalPercent.Types.DenominatorType.TenThousand:
-                multiplier = 100;
-                break;
-            case FractionalPercent.Types.DenominatorType.Million:
-                multiplier = 1;
-                break;
-            default:
-                AddError(errors, Field(path, "runtime_fraction.default_value.denominator"), $"unknown denominator {EnumName(fraction.Denominator)}");
-                return null;
-        }
-
-        // A numerator above its denominator means "always".
-        return (uint)Math.Min(fraction.Numerator * multiplier, 1_000_000UL);
-    }
+        match.RuntimeFraction?.DefaultValue is { } fraction
+            ? ToPerMillion(fraction, Field(path, "runtime_fraction.default_value"), errors)
+            : null;
 
     private static List<MeshWeightedCluster> DecodeWeightedClusters(Envoy.Config.Route.V3.WeightedCluster weightedClusters, string path, List<string> errors)
     {
