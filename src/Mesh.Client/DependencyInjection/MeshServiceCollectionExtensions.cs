@@ -108,9 +108,12 @@ public static partial class MeshServiceCollectionExtensions
         // own xDS clients do when the control plane asks for no TLS.
         services.PostConfigureAll<GrpcClientFactoryOptions>(options =>
         {
-            if (string.Equals(options.Address?.Scheme, MeshGrpc.Scheme, StringComparison.OrdinalIgnoreCase))
+            if (options.Address is { } address && string.Equals(address.Scheme, MeshGrpc.Scheme, StringComparison.OrdinalIgnoreCase))
             {
                 options.ChannelOptionsActions.Add(channel => channel.Credentials ??= ChannelCredentials.Insecure);
+
+                // The route's timeouts, retries and fault injection run in the mesh's interceptor.
+                options.InterceptorRegistrations.Add(new InterceptorRegistration(InterceptorScope.Channel, sp => MeshGrpc.CreateInterceptor(address, sp)));
             }
         });
     }

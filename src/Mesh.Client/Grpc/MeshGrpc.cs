@@ -1,5 +1,11 @@
 using Grpc.Core;
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
+using Mesh.Client.Grpc.Internal;
+using Mesh.Client.Internal;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Mesh.Client.Grpc;
 
@@ -15,7 +21,9 @@ public static class MeshGrpc
     /// <summary>
     /// Creates a channel to a mesh target such as <c>xds:///catalog</c>, with the mesh's resolver and
     /// balancer from <paramref name="services"/> and plaintext transport unless
-    /// <paramref name="options"/> says otherwise.
+    /// <paramref name="options"/> says otherwise. Routing, balancing, circuit breaking and outlier detection
+    /// apply to every call; for the routes' timeouts, retries and fault injection use
+    /// <see cref="CreateCallInvoker"/> (or a client from <c>AddGrpcClient</c>), which adds the mesh's interceptor.
     /// </summary>
     /// <param name="target">The target, <c>xds:///name</c>.</param>
     /// <param name="services">The service provider that <c>AddMesh()</c> was called on.</param>
@@ -28,6 +36,37 @@ public static class MeshGrpc
         options ??= new GrpcChannelOptions();
         options.ServiceProvider = services;
         options.Credentials ??= ChannelCredentials.Insecure;
+        if (options.HttpHandler is null && options.HttpClient is null)
+        {
+            // The mesh's transport handler tells retries when a call is committed; the channel still finds
+            // the SocketsHttpHandler inside for its subchannels.
+            options.HttpHandler = new MeshGrpcTransportHandler(new SocketsHttpHandler { EnableMultipleHttp2Connections = true });
+            options.DisposeHttpClient = true;
+        }
+
         return GrpcChannel.ForAddress(target, options);
     }
+
+    /// <summary>
+    /// Creates a call invoker for a mesh target with the mesh's whole per-call behaviour: route timeouts
+    /// (gRFC A31), retries (A44) and fault injection (A33) on top of what <see cref="CreateChannel"/> gives.
+    /// Dispose the channel it returns when done.
+    /// </summary>
+    /// <param name="target">The target, <c>xds:///name</c>.</param>
+    /// <param name="services">The service provider that <c>AddMesh()</c> was called on.</param>
+    /// <param name="channel">The channel under the invoker.</param>
+    /// <param name="options">Further channel options.</param>
+    /// <returns>The call invoker; pass it to a generated client's constructor.</returns>
+    public static CallInvoker CreateCallInvoker(string target, IServiceProvider services, out GrpcChannel channel, GrpcChannelOptions? options = null)
+    {
+        channel = CreateChannel(target, services, options);
+        return channel.Intercept(CreateInterceptor(new Uri(target), services));
+    }
+
+    /// <summary>The mesh's interceptor for calls to <paramref name="target"/>.</summary>
+    internal static Interceptor CreateInterceptor(Uri target, IServiceProvider services) =>
+        new MeshGrpcInterceptor(
+            services.GetRequiredService<MeshRuntime>(),
+            MeshResolverFactory.TargetName(target),
+            (services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger<MeshGrpcInterceptor>());
 }

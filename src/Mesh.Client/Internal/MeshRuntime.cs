@@ -43,6 +43,11 @@ internal sealed class MeshRuntime : IAsyncDisposable, IDisposable
 
     public TimeProvider Time => _time;
 
+    /// <summary>The process's fault injector: one, so that <c>max_active_faults</c> counts every faulted request.</summary>
+    public Resilience.Internal.FaultInjector Faults => _faults ??= new Resilience.Internal.FaultInjector(_random);
+
+    private Resilience.Internal.FaultInjector? _faults;
+
     /// <summary>The table in force. One volatile read.</summary>
     public MeshTable Current => Volatile.Read(ref _table);
 

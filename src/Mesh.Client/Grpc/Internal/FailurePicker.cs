@@ -6,7 +6,7 @@ namespace Mesh.Client.Grpc.Internal;
 /// <summary>Fails every call with one status.</summary>
 internal sealed class FailurePicker(Status status) : SubchannelPicker
 {
-    private readonly PickResult _result = PickResult.ForFailure(status);
+    private readonly PickResult _result = PickResult.ForFailure(ControlPlaneStatus.Sanitize(status));
 
     public override PickResult Pick(PickContext context) => _result;
 }

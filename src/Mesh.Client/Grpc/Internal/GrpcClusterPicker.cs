@@ -15,16 +15,27 @@ internal sealed class GrpcClusterPicker
 
     private readonly EndpointPicker? _picker;
     private readonly PickResult?[] _results;
+    private readonly EndpointState[] _states;
+    private readonly EndpointState[] _fallbackStates;
+    private readonly ClusterState? _cluster;
+    private readonly uint _maxRequests;
+    private readonly PickResult? _drop;
     private readonly bool[] _failed;
     private readonly EndpointPicker? _fallback;
     private readonly PickResult[] _fallbackResults;
     private readonly PickResult? _failure;
 
-    private GrpcClusterPicker(PickMode mode, EndpointPicker? picker, PickResult?[] results, bool[] failed, EndpointPicker? fallback, PickResult[] fallbackResults, PickResult? failure)
+    private GrpcClusterPicker(PickMode mode, EndpointPicker? picker, PickResult?[] results, EndpointState[] states, bool[] failed, EndpointPicker? fallback, PickResult[] fallbackResults, EndpointState[] fallbackStates, PickResult? failure, ClusterRuntime? cluster = null, string service = "")
     {
         Mode = mode;
         _picker = picker;
         _results = results;
+        _states = states;
+        _fallbackStates = fallbackStates;
+        _cluster = cluster?.State;
+        _maxRequests = cluster?.Config.MaxRequests ?? uint.MaxValue;
+        _drop = cluster is null ? null : PickResult.ForDrop(ControlPlaneStatus.Sanitize(new Status(StatusCode.Unavailable,
+            $"Mesh service '{service}': cluster '{cluster.Name}' already has {cluster.Config.MaxRequests} requests in flight (max_requests); the call was not sent.")));
         _failed = failed;
         _fallback = fallback;
         _fallbackResults = fallbackResults;
@@ -45,8 +56,19 @@ internal sealed class GrpcClusterPicker
 
     public PickMode Mode { get; }
 
-    public PickResult Pick(in PickRequest request)
+    public PickResult Pick(in PickRequest request) => Pick(request, out _);
+
+    /// <summary>Picks for a call; <paramref name="endpoint"/> is the endpoint a completed pick chose.</summary>
+    public PickResult Pick(in PickRequest request, out EndpointState? endpoint)
     {
+        endpoint = null;
+        if (_cluster is not null && _cluster.IsAtLimit(_maxRequests))
+        {
+            // Circuit breaking (gRFC A32): a drop, which gRPC never retries.
+            _cluster.CountOverflow();
+            return _drop!;
+        }
+
         if (_picker is not null)
         {
             var index = _picker.Pick(request);
@@ -54,6 +76,7 @@ internal sealed class GrpcClusterPicker
             {
                 if (_results[index] is { } result)
                 {
+                    endpoint = _states[index];
                     return result;
                 }
 
@@ -67,6 +90,7 @@ internal sealed class GrpcClusterPicker
                 var next = _fallback.Pick(request);
                 if (next >= 0)
                 {
+                    endpoint = _fallbackStates[next];
                     return _fallbackResults[next];
                 }
             }
@@ -108,11 +132,12 @@ internal sealed class GrpcClusterPicker
             }
 
             var readyResults = ResultsFor(ready);
+            var readyStates = ready.Select(c => c.State).ToArray();
             var readyPicker = ready.Length > 0 ? PickerBuilder.Build(policy, ready, random) : null;
             var mode = ready.Length > 0 ? PickMode.Ready : PickMode.Queue;
             if (!policy.IsHashBased)
             {
-                return new GrpcClusterPicker(mode, readyPicker, readyResults, [], null, [], null);
+                return new GrpcClusterPicker(mode, readyPicker, readyResults, readyStates, [], null, [], [], null, cluster, service);
             }
 
             var all = PickerBuilder.Build(policy, usable, random);
@@ -125,7 +150,7 @@ internal sealed class GrpcClusterPicker
                 failed[i] = state == ConnectivityState.TransientFailure;
             }
 
-            return new GrpcClusterPicker(mode, all, results, failed, readyPicker, readyResults, null);
+            return new GrpcClusterPicker(mode, all, results, [.. usable.Select(c => c.State)], failed, readyPicker, readyResults, readyStates, null, cluster, service);
         }
 
         var detail = cluster.Config.ErrorMessage is { } error
@@ -133,13 +158,13 @@ internal sealed class GrpcClusterPicker
             : cluster.AllEndpoints.Any(e => e.Endpoint.IsUsable)
             ? $"Mesh service '{service}': no endpoint of cluster '{cluster.Name}' is reachable" + (lastError is null ? "." : $": {lastError}")
             : $"Mesh service '{service}': cluster '{cluster.Name}' has no healthy endpoint.";
-        return new GrpcClusterPicker(PickMode.Fail, null, [], [], null, [], PickResult.ForFailure(new Status(StatusCode.Unavailable, detail)));
+        return new GrpcClusterPicker(PickMode.Fail, null, [], [], [], null, [], [], PickResult.ForFailure(ControlPlaneStatus.Sanitize(new Status(StatusCode.Unavailable, detail))));
 
         ConnectivityState StateOf(in PickCandidate candidate) =>
             subchannels.TryGetValue(candidate.State.Address, out var entry) ? entry.State : ConnectivityState.Shutdown;
 
         PickResult ResultFor(in PickCandidate candidate) =>
-            PickResult.ForSubchannel(subchannels[candidate.State.Address].Subchannel!, new EndpointCallTracker(candidate.State));
+            PickResult.ForSubchannel(subchannels[candidate.State.Address].Subchannel!, new EndpointCallTracker(candidate.State, cluster.State));
 
         PickResult[] ResultsFor(PickCandidate[] candidates)
         {
@@ -153,11 +178,31 @@ internal sealed class GrpcClusterPicker
         }
     }
 
-    /// <summary>Counts calls in flight on an endpoint for <c>least_request</c>.</summary>
-    private sealed class EndpointCallTracker(EndpointState state) : ISubchannelCallTracker
+    /// <summary>
+    /// Counts calls in flight on an endpoint (<c>least_request</c>) and on its cluster (circuit breaking), and
+    /// records transport failures for outlier detection. When the mesh's interceptor runs the call, it records
+    /// the outcome from the call's status instead, since a gRPC error arrives as a trailer, not a transport error.
+    /// </summary>
+    private sealed class EndpointCallTracker(EndpointState state, ClusterState cluster) : ISubchannelCallTracker
     {
-        public void Start() => state.OnStart();
+        public void Start()
+        {
+            state.OnStart();
+            cluster.Acquire();
+        }
 
-        public void Complete(CompletionContext context) => state.OnEnd();
+        public void Complete(CompletionContext context)
+        {
+            state.OnEnd();
+            cluster.Release();
+            if (context.Error is not null)
+            {
+                state.RecordFailure();
+            }
+            else if (MeshCallContext.Current is null)
+            {
+                state.RecordSuccess();
+            }
+        }
     }
 }

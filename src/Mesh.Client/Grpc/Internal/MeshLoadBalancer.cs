@@ -35,6 +35,7 @@ internal sealed partial class MeshLoadBalancer : LoadBalancer
     private readonly Lock _lock = new();
     private readonly Dictionary<string, SubchannelEntry> _subchannels = new(StringComparer.Ordinal);
     private ServiceRouteTable? _service;
+    private MeshTable? _table;
     private string _version = string.Empty;
     private bool _disposed;
 
@@ -83,6 +84,7 @@ internal sealed partial class MeshLoadBalancer : LoadBalancer
             }
 
             _service = service;
+            _table = table;
             _version = table.Snapshot.Version;
             var wanted = new HashSet<string>(StringComparer.Ordinal);
             foreach (var address in state.Addresses ?? [])
@@ -221,8 +223,20 @@ internal sealed partial class MeshLoadBalancer : LoadBalancer
                 }
             }
 
+            // Routes that take their cluster from a header may reach any cluster of the table.
+            if (_table is not null && _service.Routes.Any(r => r.Config.ClusterHeader is not null))
+            {
+                foreach (var cluster in _table.Clusters.Values)
+                {
+                    if (!clusterPickers.ContainsKey(cluster))
+                    {
+                        clusterPickers[cluster] = GrpcClusterPicker.Build(_service.Name, cluster, _subchannels, _random);
+                    }
+                }
+            }
+
             aggregate = Aggregate(clusterPickers.Values);
-            picker = new MeshSubchannelPicker(_service, routePickers, _random, _channelId);
+            picker = new MeshSubchannelPicker(_service, routePickers, clusterPickers, _random, _channelId);
         }
 
         _controller.UpdateState(new BalancerState(aggregate, picker));

@@ -179,13 +179,16 @@ internal sealed partial class MeshResolver : Resolver
             _lastService = null;
             _lastClusters = [];
             Log.NotConfigured(_logger, _name, message);
-            listener(ResolverResult.ForFailure(new Status(StatusCode.Unavailable, message)));
+            listener(ResolverResult.ForFailure(ControlPlaneStatus.Sanitize(new Status(StatusCode.Unavailable, message))));
             return;
         }
 
         _deliveredGeneration = table.Generation;
 
-        var clusters = service.Routes.SelectMany(r => r.Clusters).Distinct().ToArray();
+        // A route that takes its cluster from a header may reach any cluster of the table.
+        var clusters = service.Routes.Any(r => r.Config.ClusterHeader is not null)
+            ? [.. table.Clusters.Values]
+            : service.Routes.SelectMany(r => r.Clusters).Distinct().ToArray();
         if (ReferenceEquals(service, _lastService) && clusters.SequenceEqual(_lastClusters))
         {
             return;

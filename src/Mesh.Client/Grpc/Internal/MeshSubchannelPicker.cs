@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Grpc.Net.Client.Balancer;
+using Mesh.Client.Balancing.Internal;
 using Mesh.Client.Routing.Internal;
 
 namespace Mesh.Client.Grpc.Internal;
@@ -8,6 +9,7 @@ namespace Mesh.Client.Grpc.Internal;
 internal sealed class MeshSubchannelPicker(
     ServiceRouteTable service,
     GrpcClusterPicker[][] routePickers,
+    IReadOnlyDictionary<ClusterRuntime, GrpcClusterPicker> headerPickers,
     MeshRandom random,
     ulong channelId) : SubchannelPicker
 {
@@ -21,8 +23,9 @@ internal sealed class MeshSubchannelPicker(
                 : NoRoute("(none)");
         }
 
+        var attempt = MeshCallContext.Current;
         var path = request.RequestUri?.AbsolutePath ?? "/";
-        var index = service.MatchIndex(path, request);
+        var index = attempt is { RouteIndex: >= 0 } && ReferenceEquals(attempt.Service, service) ? attempt.RouteIndex : service.MatchIndex(path, request);
         if (index < 0)
         {
             return NoRoute(path);
@@ -31,7 +34,7 @@ internal sealed class MeshSubchannelPicker(
         var route = service.Routes[index];
         if (route.Config.ErrorMessage is { } routeError)
         {
-            return PickResult.ForFailure(new Status(StatusCode.Unavailable, $"Mesh service '{service.Name}': {routeError}"));
+            return PickResult.ForFailure(ControlPlaneStatus.Sanitize(new Status(StatusCode.Unavailable, $"Mesh service '{service.Name}': {routeError}")));
         }
 
         if (route.Clusters.Length == 0)
@@ -39,10 +42,33 @@ internal sealed class MeshSubchannelPicker(
             return NoRoute(path);
         }
 
-        var cluster = route.ChooseCluster(random);
-        return routePickers[index][cluster].Pick(route.ComputeHash(request, channelId));
+        GrpcClusterPicker clusterPicker;
+        if (route.Config.ClusterHeader is not null)
+        {
+            var view = new HttpRequestView(request);
+            var named = route.ClusterFromHeader(view, out var name);
+            if (named is null || !headerPickers.TryGetValue(named, out clusterPicker!))
+            {
+                return PickResult.ForFailure(ControlPlaneStatus.Sanitize(new Status(StatusCode.Unavailable, name is null
+                    ? $"Mesh service '{service.Name}': the route takes its cluster from header '{route.Config.ClusterHeader}', which the call does not have."
+                    : $"Mesh service '{service.Name}': header '{route.Config.ClusterHeader}' names cluster '{name}', which is not configured.")));
+            }
+        }
+        else
+        {
+            clusterPicker = routePickers[index][route.ChooseCluster(random)];
+        }
+
+        var result = clusterPicker.Pick(route.ComputeHash(request, channelId), out var endpoint);
+        if (attempt is not null)
+        {
+            attempt.Endpoint = endpoint;
+            attempt.Dropped = result.Type == PickResultType.Drop;
+        }
+
+        return result;
     }
 
     private PickResult NoRoute(string path) =>
-        PickResult.ForFailure(new Status(StatusCode.Unavailable, $"No route of mesh service '{service.Name}' matches '{path}'."));
+        PickResult.ForFailure(ControlPlaneStatus.Sanitize(new Status(StatusCode.Unavailable, $"No route of mesh service '{service.Name}' matches '{path}'.")));
 }

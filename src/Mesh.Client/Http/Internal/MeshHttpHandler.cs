@@ -33,7 +33,9 @@ internal sealed partial class MeshHttpHandler : DelegatingHandler
         var uri = request.RequestUri;
         if (uri is null || !uri.IsAbsoluteUri || uri.HostNameType is UriHostNameType.IPv4 or UriHostNameType.IPv6)
         {
-            return base.SendAsync(request, cancellationToken);
+            // A gRPC call of a mesh channel arrives here already addressed to its subchannel: only tell the
+            // call whether it is committed (for retries).
+            return Grpc.Internal.MeshCallContext.Current is null ? base.SendAsync(request, cancellationToken) : SendObservedAsync(request, cancellationToken);
         }
 
         var table = _runtime.Current;
@@ -129,6 +131,28 @@ internal sealed partial class MeshHttpHandler : DelegatingHandler
         if (route.Config.ErrorMessage is { } routeError)
         {
             throw new MeshRequestException(service.Name, MeshFailureReason.NoRoute, $"Mesh service '{service.Name}': {routeError}");
+        }
+
+        // Faults are decided once per request, before any attempt (as Envoy's fault filter runs before the router).
+        using var fault = route.Config.Fault is { } faultPolicy ? _runtime.Faults.Decide(faultPolicy, new HttpRequestView(request)) : default;
+        if (fault.HasFault)
+        {
+            if (fault.Delay is { } delay)
+            {
+                Log.FaultDelay(_logger, service.Name, delay.TotalMilliseconds);
+                await Task.Delay(delay, _runtime.Time, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (fault.AbortHttpStatus is { } status)
+            {
+                Log.FaultAbort(_logger, service.Name, status);
+                return new HttpResponseMessage((HttpStatusCode)status)
+                {
+                    RequestMessage = request,
+                    ReasonPhrase = "Fault Injected",
+                    Content = new StringContent("fault filter abort"),
+                };
+            }
         }
 
         var call = new MeshHttpCall(this, request, original, pathAndQuery, service, route);
@@ -328,4 +352,11 @@ internal sealed partial class MeshHttpHandler : DelegatingHandler
     }
 
     private Task<HttpResponseMessage> SendInnerAsync(HttpRequestMessage request, CancellationToken cancellationToken) => base.SendAsync(request, cancellationToken);
+
+    private async Task<HttpResponseMessage> SendObservedAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        Grpc.Internal.MeshCallContext.ObserveResponse(response);
+        return response;
+    }
 }

@@ -52,8 +52,10 @@ internal readonly struct GrpcRequestView(Metadata? metadata) : IRequestView
 
         string? single = null;
         List<string>? several = null;
-        foreach (var entry in metadata)
+        // By index: enumerating Metadata boxes its enumerator.
+        for (var i = 0; i < metadata.Count; i++)
         {
+            var entry = metadata[i];
             if (!entry.IsBinary && string.Equals(entry.Key, name, StringComparison.OrdinalIgnoreCase))
             {
                 if (single is null)
