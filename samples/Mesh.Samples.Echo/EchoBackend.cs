@@ -45,6 +45,23 @@ public sealed class EchoBackend : IAsyncDisposable
 
     internal BackendState State { get; private set; } = new();
 
+    /// <summary>
+    /// How the backend misbehaves, for resilience tests and demos; it can be changed while the backend runs.
+    /// Requests that misbehave still count in <see cref="Requests"/>.
+    /// </summary>
+    public EchoFault Fault
+    {
+        get => State.Fault;
+        set => State.Fault = value;
+    }
+
+    /// <summary>How long requests wait before being answered when <see cref="Fault"/> is <see cref="EchoFault.Slow"/>.</summary>
+    public TimeSpan SlowDelay
+    {
+        get => State.SlowDelay;
+        set => State.SlowDelay = value;
+    }
+
     /// <summary>Starts a backend; port 0 picks a free port.</summary>
     public static async Task<EchoBackend> StartAsync(string name, int port = 0, Action<WebApplicationBuilder>? configure = null, HttpProtocols protocols = HttpProtocols.Http2)
     {
@@ -64,6 +81,36 @@ public sealed class EchoBackend : IAsyncDisposable
         builder.Services.AddSingleton(state);
         configure?.Invoke(builder);
         var app = builder.Build();
+        app.Use(async (context, next) =>
+        {
+            var s = context.RequestServices.GetRequiredService<BackendState>();
+            switch (s.Fault)
+            {
+                case EchoFault.Unavailable:
+                    Interlocked.Increment(ref s.RequestCount);
+                    if (context.Request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) == true)
+                    {
+                        // A trailers-only gRPC response: UNAVAILABLE before any message.
+                        context.Response.ContentType = "application/grpc";
+                        context.Response.Headers["grpc-status"] = "14";
+                        context.Response.Headers["grpc-message"] = s.Name + " is failing on purpose";
+                        return;
+                    }
+
+                    context.Response.StatusCode = 503;
+                    await context.Response.WriteAsync(s.Name + " is failing on purpose");
+                    return;
+                case EchoFault.Reset:
+                    Interlocked.Increment(ref s.RequestCount);
+                    context.Abort();
+                    return;
+                case EchoFault.Slow:
+                    await Task.Delay(s.SlowDelay, context.RequestAborted);
+                    break;
+            }
+
+            await next(context);
+        });
         app.MapGet("/whoami", (HttpContext context, BackendState s) =>
         {
             Interlocked.Increment(ref s.RequestCount);
@@ -82,6 +129,9 @@ public sealed class EchoBackend : IAsyncDisposable
         return backend;
     }
 
+    /// <summary>A <c>Hello</c> name that makes the backend send response headers and then fail with UNAVAILABLE.</summary>
+    public const string HeadersThenUnavailable = "headers-then-unavailable";
+
     /// <summary>Stops the backend.</summary>
     public async ValueTask DisposeAsync()
     {
@@ -92,6 +142,10 @@ public sealed class EchoBackend : IAsyncDisposable
     internal sealed class BackendState
     {
         public int RequestCount;
+
+        public EchoFault Fault { get; set; }
+
+        public TimeSpan SlowDelay { get; set; } = TimeSpan.FromSeconds(2);
 
         public int ConnectionCount;
 
@@ -104,10 +158,17 @@ public sealed class EchoBackend : IAsyncDisposable
 
     private sealed class EchoService(BackendState state) : Echo.EchoBase
     {
-        public override Task<HelloReply> Hello(HelloRequest request, ServerCallContext context)
+        public override async Task<HelloReply> Hello(HelloRequest request, ServerCallContext context)
         {
             Interlocked.Increment(ref state.RequestCount);
-            return Task.FromResult(new HelloReply { Backend = state.Name, Authority = context.Host, Message = "hello " + request.Name });
+            if (request.Name == HeadersThenUnavailable)
+            {
+                // Response headers first, then a failure: the call is committed, so a client must not retry it.
+                await context.WriteResponseHeadersAsync([]);
+                throw new RpcException(new Status(StatusCode.Unavailable, state.Name + " failed after sending headers"));
+            }
+
+            return new HelloReply { Backend = state.Name, Authority = context.Host, Message = "hello " + request.Name };
         }
 
         public override async Task Count(CountRequest request, IServerStreamWriter<HelloReply> responseStream, ServerCallContext context)
@@ -119,4 +180,20 @@ public sealed class EchoBackend : IAsyncDisposable
             }
         }
     }
+}
+
+/// <summary>How an <see cref="EchoBackend"/> misbehaves.</summary>
+public enum EchoFault
+{
+    /// <summary>Answers normally.</summary>
+    None,
+
+    /// <summary>HTTP 503, and gRPC UNAVAILABLE (trailers-only), for every request.</summary>
+    Unavailable,
+
+    /// <summary>Resets the stream or connection without an answer.</summary>
+    Reset,
+
+    /// <summary>Waits <see cref="EchoBackend.SlowDelay"/> before answering.</summary>
+    Slow,
 }

@@ -44,6 +44,9 @@ internal static class AckNackCases
     /// <summary>The type of an HTTP filter none of the clients implements.</summary>
     public const string LuaFilterTypeUrl = "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua";
 
+    /// <summary>The per-route config type of that filter.</summary>
+    public const string LuaPerRouteTypeUrl = "type.googleapis.com/envoy.extensions.filters.http.lua.v3.LuaPerRoute";
+
     public static IReadOnlyList<AckNackCase> All { get; } =
     [
         // LDS
@@ -65,6 +68,10 @@ internal static class AckNackCases
         })))),
         new("lds-negative-max-stream-duration", XdsTypeUrls.Listener, _ => Listener(hcm =>
             hcm.CommonHttpProtocolOptions = new HttpProtocolOptions { MaxStreamDuration = new Duration { Seconds = -1 } })),
+        new("lds-fault-delay-without-type", XdsTypeUrls.Listener, _ => Listener(hcm => hcm.HttpFilters.Insert(0, Fault(new HTTPFault
+        {
+            Delay = new Envoy.Extensions.Filters.Common.Fault.V3.FaultDelay { Percentage = new FractionalPercent { Numerator = 0 } },
+        })))),
         new("lds-no-api-listener", XdsTypeUrls.Listener, _ => Any.Pack(new Listener { Name = Target })),
         new("lds-rds-config-source-not-ads", XdsTypeUrls.Listener, _ => Listener(hcm => hcm.Rds.ConfigSource = PathConfigSource())),
 
@@ -99,6 +106,42 @@ internal static class AckNackCases
         new("rds-negative-route-max-stream-duration", XdsTypeUrls.RouteConfiguration, _ => Routes(vh =>
             vh.Routes[0].Route_.MaxStreamDuration = new RouteAction.Types.MaxStreamDuration { MaxStreamDuration_ = new Duration { Seconds = -1 } })),
         new("rds-virtual-host-without-domains", XdsTypeUrls.RouteConfiguration, _ => Routes(vh => vh.Domains.Clear())),
+        new("rds-query-parameter-route", XdsTypeUrls.RouteConfiguration, _ => Routes(vh =>
+        {
+            var debug = DefaultRoute();
+            debug.Match.QueryParameters.Add(new QueryParameterMatcher { Name = "debug", PresentMatch = true });
+            debug.Route_ = new RouteAction { Cluster = ClusterB };
+            vh.Routes.Insert(0, debug);
+        })),
+        new("rds-query-parameter-invalid-regex", XdsTypeUrls.RouteConfiguration, _ => Routes(vh =>
+        {
+            var debug = DefaultRoute();
+            debug.Match.QueryParameters.Add(new QueryParameterMatcher { Name = "v", StringMatch = new StringMatcher { SafeRegex = new RegexMatcher { Regex = "[" } } });
+            vh.Routes.Insert(0, debug);
+        })),
+        new("rds-negative-route-timeout", XdsTypeUrls.RouteConfiguration, _ => Routes(vh => vh.Routes[0].Route_.Timeout = new Duration { Seconds = -1 })),
+        new("rds-retry-policy", XdsTypeUrls.RouteConfiguration, _ => Routes(vh => vh.Routes[0].Route_.RetryPolicy = new RetryPolicy
+        {
+            RetryOn = "unavailable,cancelled,5xx",
+            NumRetries = 2,
+            RetryBackOff = new RetryPolicy.Types.RetryBackOff { BaseInterval = new Duration { Nanos = 10_000_000 }, MaxInterval = new Duration { Nanos = 100_000_000 } },
+        })),
+        new("rds-retry-num-retries-0", XdsTypeUrls.RouteConfiguration, _ => Routes(vh =>
+            vh.Routes[0].Route_.RetryPolicy = new RetryPolicy { RetryOn = "unavailable", NumRetries = 0 })),
+        new("rds-retry-back-off-max-below-base", XdsTypeUrls.RouteConfiguration, _ => Routes(vh => vh.Routes[0].Route_.RetryPolicy = new RetryPolicy
+        {
+            RetryOn = "unavailable",
+            RetryBackOff = new RetryPolicy.Types.RetryBackOff { BaseInterval = new Duration { Nanos = 100_000_000 }, MaxInterval = new Duration { Nanos = 10_000_000 } },
+        })),
+        new("rds-route-fault-override", XdsTypeUrls.RouteConfiguration, _ => Routes(vh =>
+            vh.Routes[0].TypedPerFilterConfig["envoy.filters.http.fault"] = Any.Pack(new HTTPFault
+            {
+                Abort = new FaultAbort { GrpcStatus = 14, Percentage = new FractionalPercent { Numerator = 0 } },
+            }))),
+        new("rds-filter-override-unknown-type", XdsTypeUrls.RouteConfiguration, _ => Routes(vh =>
+            vh.Routes[0].TypedPerFilterConfig["envoy.filters.http.lua"] = new Any { TypeUrl = LuaPerRouteTypeUrl })),
+        new("rds-filter-override-optional-unknown-type", XdsTypeUrls.RouteConfiguration, _ => Routes(vh =>
+            vh.Routes[0].TypedPerFilterConfig["envoy.filters.http.lua"] = Any.Pack(new FilterConfig { Config = new Any { TypeUrl = LuaPerRouteTypeUrl }, IsOptional = true }))),
 
         // CDS
         new("cds-eds-round-robin", XdsTypeUrls.Cluster, _ => Cluster()),
@@ -133,6 +176,18 @@ internal static class AckNackCases
             c.LoadAssignment.Endpoints[0].LbEndpoints[0].Endpoint.Address.SocketAddress.PortValue = 0;
         })),
         new("cds-eds-config-source-not-ads", XdsTypeUrls.Cluster, _ => Cluster(c => c.EdsClusterConfig.EdsConfig = PathConfigSource())),
+        new("cds-circuit-breaker-max-requests", XdsTypeUrls.Cluster, _ => Cluster(c => c.CircuitBreakers = new CircuitBreakers
+        {
+            Thresholds = { new CircuitBreakers.Types.Thresholds { Priority = RoutingPriority.Default, MaxRequests = 100 } },
+        })),
+        new("cds-outlier-detection", XdsTypeUrls.Cluster, _ => Cluster(c => c.OutlierDetection = new OutlierDetection
+        {
+            Interval = new Duration { Seconds = 10 },
+            EnforcingSuccessRate = 100,
+            EnforcingFailurePercentage = 50,
+            FailurePercentageThreshold = 90,
+        })),
+        new("cds-outlier-detection-max-ejection-percent-101", XdsTypeUrls.Cluster, _ => Cluster(c => c.OutlierDetection = new OutlierDetection { MaxEjectionPercent = 101 })),
 
         // EDS
         new("eds-two-localities-two-priorities", XdsTypeUrls.ClusterLoadAssignment, b => Endpoints(

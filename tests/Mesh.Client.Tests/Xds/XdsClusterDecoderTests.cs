@@ -554,4 +554,200 @@ public class XdsClusterDecoderTests
 
         Assert.Equal("load_balancing_policy.policies[0].typed_extension_config: field not present", Error(cluster));
     }
+
+    // ---- Circuit breaking (gRFC A32) ----
+
+    [Fact]
+    public void Decode_NoCircuitBreakers_MaxRequests1024()
+    {
+        Assert.Equal(1024u, Valid(EdsCluster()).MaxRequests);
+    }
+
+    [Fact]
+    public void Decode_CircuitBreakers_FirstDefaultPriorityThresholdCounts()
+    {
+        var cluster = EdsCluster();
+        cluster.CircuitBreakers = new CircuitBreakers
+        {
+            Thresholds =
+            {
+                new CircuitBreakers.Types.Thresholds { Priority = RoutingPriority.High, MaxRequests = 5 },
+                new CircuitBreakers.Types.Thresholds { Priority = RoutingPriority.Default, MaxRequests = 50, MaxConnections = 1 },
+                new CircuitBreakers.Types.Thresholds { Priority = RoutingPriority.Default, MaxRequests = 60 },
+            },
+        };
+
+        Assert.Equal(50u, Valid(cluster).MaxRequests);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Decode_CircuitBreakersWithoutDefaultMaxRequests_1024(bool withDefaultThreshold)
+    {
+        var cluster = EdsCluster();
+        cluster.CircuitBreakers = new CircuitBreakers();
+        cluster.CircuitBreakers.Thresholds.Add(withDefaultThreshold
+            ? new CircuitBreakers.Types.Thresholds { Priority = RoutingPriority.Default, MaxPendingRequests = 3 }
+            : new CircuitBreakers.Types.Thresholds { Priority = RoutingPriority.High, MaxRequests = 3 });
+
+        Assert.Equal(1024u, Valid(cluster).MaxRequests);
+    }
+
+    [Fact]
+    public void Decode_MaxRequestsZero_Kept()
+    {
+        var cluster = EdsCluster();
+        cluster.CircuitBreakers = new CircuitBreakers { Thresholds = { new CircuitBreakers.Types.Thresholds { MaxRequests = 0 } } };
+
+        Assert.Equal(0u, Valid(cluster).MaxRequests);
+    }
+
+    // ---- Outlier detection (gRFC A50) ----
+
+    [Fact]
+    public void Decode_NoOutlierDetection_Null()
+    {
+        Assert.Null(Valid(EdsCluster()).OutlierDetection);
+    }
+
+    [Fact]
+    public void Decode_EmptyOutlierDetection_DefaultsWithSuccessRateOnly()
+    {
+        var cluster = EdsCluster();
+        cluster.OutlierDetection = new OutlierDetection();
+
+        var policy = Valid(cluster).OutlierDetection;
+
+        Assert.NotNull(policy);
+        Assert.Equal(TimeSpan.FromSeconds(10), policy.Interval);
+        Assert.Equal(TimeSpan.FromSeconds(30), policy.BaseEjectionTime);
+        Assert.Equal(TimeSpan.FromSeconds(300), policy.MaxEjectionTime);
+        Assert.Equal(10u, policy.MaxEjectionPercent);
+        Assert.Equal(new SuccessRateEjection { StdevFactor = 1900, EnforcementPercentage = 100, MinimumHosts = 5, RequestVolume = 100 }, policy.SuccessRate);
+        Assert.Null(policy.FailurePercentage);
+    }
+
+    [Fact]
+    public void Decode_OutlierDetection_EveryFieldMapped()
+    {
+        var cluster = EdsCluster();
+        cluster.OutlierDetection = new OutlierDetection
+        {
+            Interval = new Duration { Seconds = 1 },
+            BaseEjectionTime = new Duration { Seconds = 2 },
+            MaxEjectionTime = new Duration { Seconds = 3 },
+            MaxEjectionPercent = 40,
+            EnforcingSuccessRate = 90,
+            SuccessRateStdevFactor = 1000,
+            SuccessRateMinimumHosts = 2,
+            SuccessRateRequestVolume = 20,
+            EnforcingFailurePercentage = 80,
+            FailurePercentageThreshold = 60,
+            FailurePercentageMinimumHosts = 3,
+            FailurePercentageRequestVolume = 30,
+            Consecutive5Xx = 7,
+        };
+
+        var policy = Valid(cluster).OutlierDetection;
+
+        Assert.Equal(
+            new OutlierDetectionPolicy
+            {
+                Interval = TimeSpan.FromSeconds(1),
+                BaseEjectionTime = TimeSpan.FromSeconds(2),
+                MaxEjectionTime = TimeSpan.FromSeconds(3),
+                MaxEjectionPercent = 40,
+                SuccessRate = new SuccessRateEjection { EnforcementPercentage = 90, StdevFactor = 1000, MinimumHosts = 2, RequestVolume = 20 },
+                FailurePercentage = new FailurePercentageEjection { EnforcementPercentage = 80, Threshold = 60, MinimumHosts = 3, RequestVolume = 30 },
+            },
+            policy);
+    }
+
+    [Fact]
+    public void Decode_OutlierDetectionFailurePercentageDefaults()
+    {
+        var cluster = EdsCluster();
+        cluster.OutlierDetection = new OutlierDetection { EnforcingSuccessRate = 0, EnforcingFailurePercentage = 100 };
+
+        var policy = Valid(cluster).OutlierDetection!;
+
+        Assert.Null(policy.SuccessRate);
+        Assert.Equal(new FailurePercentageEjection { EnforcementPercentage = 100, Threshold = 85, MinimumHosts = 5, RequestVolume = 50 }, policy.FailurePercentage);
+    }
+
+    [Fact]
+    public void Decode_OutlierDetectionBaseEjectionTimeAbove300s_MaxEjectionTimeFollowsIt()
+    {
+        var cluster = EdsCluster();
+        cluster.OutlierDetection = new OutlierDetection { BaseEjectionTime = new Duration { Seconds = 400 } };
+
+        Assert.Equal(TimeSpan.FromSeconds(400), Valid(cluster).OutlierDetection!.MaxEjectionTime);
+    }
+
+    [Theory]
+    [InlineData("max_ejection_percent")]
+    [InlineData("enforcing_success_rate")]
+    [InlineData("failure_percentage_threshold")]
+    [InlineData("enforcing_failure_percentage")]
+    public void Decode_OutlierDetectionPercentAbove100_Error(string field)
+    {
+        var config = new OutlierDetection();
+        switch (field)
+        {
+            case "max_ejection_percent":
+                config.MaxEjectionPercent = 101;
+                break;
+            case "enforcing_success_rate":
+                config.EnforcingSuccessRate = 101;
+                break;
+            case "failure_percentage_threshold":
+                config.FailurePercentageThreshold = 101;
+                break;
+            default:
+                config.EnforcingFailurePercentage = 101;
+                break;
+        }
+
+        var cluster = EdsCluster();
+        cluster.OutlierDetection = config;
+
+        Assert.Equal($"outlier_detection.{field}: must be at most 100, found 101", Error(cluster));
+    }
+
+    [Theory]
+    [InlineData("interval")]
+    [InlineData("base_ejection_time")]
+    [InlineData("max_ejection_time")]
+    public void Decode_OutlierDetectionNegativeDuration_Error(string field)
+    {
+        var config = new OutlierDetection();
+        var negative = new Duration { Seconds = -1 };
+        switch (field)
+        {
+            case "interval":
+                config.Interval = negative;
+                break;
+            case "base_ejection_time":
+                config.BaseEjectionTime = negative;
+                break;
+            default:
+                config.MaxEjectionTime = negative;
+                break;
+        }
+
+        var cluster = EdsCluster();
+        cluster.OutlierDetection = config;
+
+        Assert.Equal($"outlier_detection.{field}.seconds: must be between 0 and 315576000000, found -1", Error(cluster));
+    }
+
+    [Fact]
+    public void Decode_OutlierDetectionInvalidNanos_Error()
+    {
+        var cluster = EdsCluster();
+        cluster.OutlierDetection = new OutlierDetection { Interval = new Duration { Nanos = 1_000_000_000 } };
+
+        Assert.Equal("outlier_detection.interval.nanos: must be between 0 and 999999999, found 1000000000", Error(cluster));
+    }
 }

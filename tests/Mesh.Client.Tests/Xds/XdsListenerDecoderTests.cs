@@ -336,4 +336,191 @@ public class XdsListenerDecoderTests
             "http_filters[0].typed_config.delay.fixed_delay.nanos: must be between 0 and 999999999, found -5",
             Error(RdsManager("route-a", fault, RouterFilter())));
     }
+
+    // ---- The fault filter as a policy (gRFC A33) ----
+
+    private static HttpFilter FaultFilterOf(HTTPFault config, string name = "fault", bool disabled = false) =>
+        new() { Name = name, TypedConfig = Any.Pack(config), Disabled = disabled };
+
+    private static Model.FaultPolicy FaultPolicyOf(HTTPFault config) =>
+        Assert.Single(Valid(RdsManager("route-a", FaultFilterOf(config), RouterFilter())).FaultFilters).Policy;
+
+    private static Envoy.Type.V3.FractionalPercent Percent(uint numerator, Envoy.Type.V3.FractionalPercent.Types.DenominatorType denominator = default) =>
+        new() { Numerator = numerator, Denominator = denominator };
+
+    [Fact]
+    public void Decode_FaultFilters_PoliciesInFilterOrderByInstanceName()
+    {
+        var update = Valid(RdsManager(
+            "route-a",
+            FaultFilterOf(new HTTPFault { Abort = new FaultAbort { GrpcStatus = 14, Percentage = Percent(50) } }, "first"),
+            new HttpFilter { Name = "lua", IsOptional = true, TypedConfig = TypedStruct("xds", "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua") },
+            FaultFilterOf(new HTTPFault { MaxActiveFaults = 2 }, "second"),
+            RouterFilter()));
+
+        Assert.Collection(
+            update.FaultFilters,
+            first =>
+            {
+                Assert.Equal("first", first.Name);
+                Assert.Equal(new Model.FaultPolicy { Abort = new Model.FaultAbort { GrpcStatus = 14, PerMillion = 500_000 } }, first.Policy);
+            },
+            second =>
+            {
+                Assert.Equal("second", second.Name);
+                Assert.Equal(new Model.FaultPolicy { MaxActiveFaults = 2 }, second.Policy);
+            });
+    }
+
+    [Fact]
+    public void Decode_NoFaultFilter_NoFaultFilters()
+    {
+        Assert.Empty(Valid(RdsManager()).FaultFilters);
+    }
+
+    [Fact]
+    public void Decode_FaultFixedDelay_Mapped()
+    {
+        var policy = FaultPolicyOf(new HTTPFault
+        {
+            Delay = new Envoy.Extensions.Filters.Common.Fault.V3.FaultDelay
+            {
+                FixedDelay = new Duration { Nanos = 300_000_000 },
+                Percentage = Percent(25, Envoy.Type.V3.FractionalPercent.Types.DenominatorType.TenThousand),
+            },
+            MaxActiveFaults = 7,
+        });
+
+        Assert.Equal(new Model.FaultDelay { FixedDelay = TimeSpan.FromMilliseconds(300), PerMillion = 2_500 }, policy.Delay);
+        Assert.Null(policy.Abort);
+        Assert.Equal(7u, policy.MaxActiveFaults);
+    }
+
+    [Fact]
+    public void Decode_FaultHeaderDelayAndHeaderAbort_FromHeader()
+    {
+        var policy = FaultPolicyOf(new HTTPFault
+        {
+            Delay = new Envoy.Extensions.Filters.Common.Fault.V3.FaultDelay
+            {
+                HeaderDelay = new Envoy.Extensions.Filters.Common.Fault.V3.FaultDelay.Types.HeaderDelay(),
+                Percentage = Percent(10, Envoy.Type.V3.FractionalPercent.Types.DenominatorType.Million),
+            },
+            Abort = new FaultAbort { HeaderAbort = new FaultAbort.Types.HeaderAbort(), Percentage = Percent(100) },
+        });
+
+        Assert.Equal(new Model.FaultDelay { FromHeader = true, PerMillion = 10 }, policy.Delay);
+        Assert.Equal(new Model.FaultAbort { FromHeader = true, PerMillion = 1_000_000 }, policy.Abort);
+        Assert.Null(policy.MaxActiveFaults);
+    }
+
+    [Theory]
+    [InlineData(503)]
+    [InlineData(200)]
+    [InlineData(700)]
+    public void Decode_FaultHttpStatus_CarriedAsItIs(uint status)
+    {
+        var policy = FaultPolicyOf(new HTTPFault { Abort = new FaultAbort { HttpStatus = status, Percentage = Percent(1) } });
+
+        Assert.Equal(new Model.FaultAbort { HttpStatus = (int)status, PerMillion = 10_000 }, policy.Abort);
+    }
+
+    [Theory]
+    [InlineData(0u)]
+    [InlineData(16u)]
+    public void Decode_FaultGrpcStatusInRange_Mapped(uint status)
+    {
+        var policy = FaultPolicyOf(new HTTPFault { Abort = new FaultAbort { GrpcStatus = status, Percentage = Percent(100) } });
+
+        Assert.Equal((int)status, policy.Abort?.GrpcStatus);
+        Assert.Null(policy.Abort?.HttpStatus);
+    }
+
+    [Fact]
+    public void Decode_FaultWithoutPercentages_NeverInjects()
+    {
+        var policy = FaultPolicyOf(new HTTPFault
+        {
+            Delay = new Envoy.Extensions.Filters.Common.Fault.V3.FaultDelay { FixedDelay = new Duration { Seconds = 1 } },
+            Abort = new FaultAbort { GrpcStatus = 14 },
+        });
+
+        Assert.Equal(0u, policy.Delay?.PerMillion);
+        Assert.Equal(0u, policy.Abort?.PerMillion);
+    }
+
+    [Fact]
+    public void Decode_FaultPercentageAboveItsDenominator_Always()
+    {
+        var policy = FaultPolicyOf(new HTTPFault { Abort = new FaultAbort { GrpcStatus = 14, Percentage = Percent(250) } });
+
+        Assert.Equal(1_000_000u, policy.Abort?.PerMillion);
+    }
+
+    [Fact]
+    public void Decode_EmptyFault_InjectsNothing()
+    {
+        Assert.Equal(new Model.FaultPolicy(), FaultPolicyOf(new HTTPFault()));
+    }
+
+    [Fact]
+    public void Decode_DisabledFaultFilter_ValidatedButInjectsNothing()
+    {
+        var update = Valid(RdsManager("route-a", FaultFilterOf(new HTTPFault { Abort = new FaultAbort { GrpcStatus = 14, Percentage = Percent(100) } }, disabled: true), RouterFilter()));
+
+        Assert.Same(XdsFaultOverrides.None, Assert.Single(update.FaultFilters).Policy);
+        Assert.IsType<HTTPFault>(update.HttpFilters[0].Config);
+    }
+
+    [Fact]
+    public void Decode_DisabledFaultFilterInvalid_Error()
+    {
+        Assert.Equal(
+            "http_filters[0].typed_config.abort.grpc_status: invalid gRPC status code 40",
+            Error(RdsManager("route-a", FaultFilterOf(new HTTPFault { Abort = new FaultAbort { GrpcStatus = 40 } }, disabled: true), RouterFilter())));
+    }
+
+    [Fact]
+    public void Decode_DisabledRouter_Error()
+    {
+        var router = RouterFilter();
+        router.Disabled = true;
+
+        Assert.Equal("http_filters[0].disabled: the router filter \"envoy.filters.http.router\" cannot be disabled", Error(RdsManager("route-a", router)));
+    }
+
+    private static readonly (HTTPFault Config, string Message)[] InvalidFaultCases =
+    [
+        (new HTTPFault { Delay = new Envoy.Extensions.Filters.Common.Fault.V3.FaultDelay { Percentage = Percent(5) } }, "delay: no delay set (expected fixed_delay or header_delay)"),
+        (new HTTPFault { Abort = new FaultAbort { Percentage = Percent(5) } }, "abort: no error type set (expected http_status, grpc_status or header_abort)"),
+        (new HTTPFault { Abort = new FaultAbort { GrpcStatus = 1, Percentage = Percent(5, (Envoy.Type.V3.FractionalPercent.Types.DenominatorType)7) } }, "abort.percentage.denominator: unknown denominator 7"),
+        (
+            new HTTPFault { Delay = new Envoy.Extensions.Filters.Common.Fault.V3.FaultDelay { FixedDelay = new Duration { Seconds = -2 }, Percentage = Percent(5) } },
+            "delay.fixed_delay.seconds: must be between 0 and 315576000000, found -2"),
+    ];
+
+    public static TheoryData<int> InvalidFaults => new(Enumerable.Range(0, InvalidFaultCases.Length));
+
+    [Theory]
+    [MemberData(nameof(InvalidFaults))]
+    public void Decode_InvalidFault_Error(int index)
+    {
+        var (config, message) = InvalidFaultCases[index];
+
+        Assert.Equal($"http_filters[0].typed_config.{message}", Error(RdsManager("route-a", FaultFilterOf(config), RouterFilter())));
+    }
+
+    [Fact]
+    public void Decode_FaultInTypedStruct_Mapped()
+    {
+        var faultJson = JsonParser.Default.Parse<Struct>("""{ "delay": { "headerDelay": {}, "percentage": { "numerator": 3 } }, "abort": { "httpStatus": 503, "percentage": { "numerator": 4 } } }""");
+        var update = Valid(RdsManager(
+            "route-a",
+            new HttpFilter { Name = "fault", TypedConfig = TypedStruct("udpa", "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault", faultJson) },
+            RouterFilter()));
+
+        var policy = Assert.Single(update.FaultFilters).Policy;
+        Assert.Equal(new Model.FaultDelay { FromHeader = true, PerMillion = 30_000 }, policy.Delay);
+        Assert.Equal(new Model.FaultAbort { HttpStatus = 503, PerMillion = 40_000 }, policy.Abort);
+    }
 }

@@ -1,8 +1,15 @@
 using Envoy.Config.Cluster.V3;
 using Envoy.Config.Core.V3;
 using Envoy.Config.Endpoint.V3;
+using Envoy.Config.Listener.V3;
+using Envoy.Config.Route.V3;
+using Envoy.Extensions.Filters.Http.Fault.V3;
+using Envoy.Extensions.Filters.Http.Router.V3;
+using Envoy.Extensions.Filters.Network.HttpConnectionManager.V3;
+using Envoy.Type.V3;
 using Google.Protobuf.WellKnownTypes;
 using Mesh.Client.Grpc;
+using Mesh.Client.Internal;
 using Mesh.Client.Model;
 using Mesh.Client.Testing;
 using Mesh.Client.Tests.TestInfrastructure;
@@ -160,6 +167,199 @@ public class XdsTargetWatcherTests
     [Fact]
     public void SelectVirtualHost_NoMatch_ReturnsNull() =>
         Assert.Null(XdsTargetWatcher.SelectVirtualHost([new XdsVirtualHost("a", ["a.example", "bad*domain"], [])], "b.example"));
+
+    // ---- Traffic policy completed by the connection manager (gRFC A31, A33, A39) ----
+
+    private static readonly FaultPolicy HcmFault = new() { Abort = new Model.FaultAbort { GrpcStatus = 14 } };
+    private static readonly FaultPolicy VirtualHostFault = new() { Abort = new Model.FaultAbort { GrpcStatus = 2 } };
+    private static readonly FaultPolicy RouteFault = new() { Delay = new Model.FaultDelay { FixedDelay = TimeSpan.FromSeconds(1) } };
+    private static readonly FaultPolicy ClusterFault = new() { Abort = new Model.FaultAbort { HttpStatus = 503 } };
+
+    private static MeshRoute PlainRoute(params string[] clusters) =>
+        new() { Match = Model.RouteMatch.Any, Clusters = [.. clusters.Select(c => new Model.WeightedCluster(c))] };
+
+    private static XdsListenerUpdate ListenerUpdate(TimeSpan? maxStreamDuration = null, params XdsFaultFilter[] faults) =>
+        new("routes", null, [], maxStreamDuration) { FaultFilters = faults };
+
+    private static XdsVirtualHost VirtualHost(MeshRoute route, XdsRouteExtras? extras = null, IReadOnlyDictionary<string, FaultPolicy>? overrides = null)
+    {
+        var table = new Dictionary<MeshRoute, XdsRouteExtras>(ReferenceEqualityComparer.Instance);
+        if (extras is not null)
+        {
+            table[route] = extras;
+        }
+
+        return new XdsVirtualHost("vh", ["*"], [route]) { RouteExtras = table, FaultOverrides = overrides ?? XdsFaultOverrides.Empty };
+    }
+
+    private static Dictionary<string, FaultPolicy> Overrides(string name, FaultPolicy policy) => new(StringComparer.Ordinal) { [name] = policy };
+
+    [Fact]
+    public void DeriveRoute_NothingFromTheConnectionManager_SameInstance()
+    {
+        var route = PlainRoute("c");
+
+        Assert.Same(route, XdsTargetWatcher.DeriveRoute(route, VirtualHost(route), ListenerUpdate()));
+        Assert.Same(route, XdsTargetWatcher.DeriveRoute(route, VirtualHost(route), ListenerUpdate(TimeSpan.Zero, new XdsFaultFilter("fault", new FaultPolicy()))));
+    }
+
+    [Fact]
+    public void DeriveRoute_ConnectionManagerFaultAndDuration_Applied()
+    {
+        var route = PlainRoute("c");
+
+        var derived = XdsTargetWatcher.DeriveRoute(route, VirtualHost(route), ListenerUpdate(TimeSpan.FromSeconds(7), new XdsFaultFilter("fault", HcmFault)));
+
+        Assert.Equal(HcmFault, derived.Fault);
+        Assert.Equal(TimeSpan.FromSeconds(7), derived.MaxStreamDuration);
+        Assert.Equal(route with { Fault = HcmFault, MaxStreamDuration = TimeSpan.FromSeconds(7) }, derived);
+    }
+
+    [Fact]
+    public void DeriveRoute_RouteSetsItsOwnDuration_ConnectionManagerDurationIgnoredEvenForZero()
+    {
+        var route = PlainRoute("c");
+
+        var derived = XdsTargetWatcher.DeriveRoute(route, VirtualHost(route, new XdsRouteExtras { SetsMaxStreamDuration = true }), ListenerUpdate(TimeSpan.FromSeconds(7)));
+
+        Assert.Same(route, derived);
+        Assert.Null(derived.MaxStreamDuration);
+    }
+
+    [Fact]
+    public void DeriveRoute_FaultOverrides_MostSpecificWins()
+    {
+        var route = PlainRoute("a", "b");
+        var listener = ListenerUpdate(null, new XdsFaultFilter("fault", HcmFault));
+
+        Assert.Equal(VirtualHostFault, XdsTargetWatcher.DeriveRoute(route, VirtualHost(route, null, Overrides("fault", VirtualHostFault)), listener).Fault);
+
+        var routeExtras = new XdsRouteExtras { FaultOverrides = Overrides("fault", RouteFault) };
+        Assert.Equal(RouteFault, XdsTargetWatcher.DeriveRoute(route, VirtualHost(route, routeExtras, Overrides("fault", VirtualHostFault)), listener).Fault);
+
+        // Every weighted cluster overrides alike: exact, so it wins.
+        var sameClusters = routeExtras with { ClusterFaultOverrides = [Overrides("fault", ClusterFault), Overrides("fault", ClusterFault)] };
+        Assert.Equal(ClusterFault, XdsTargetWatcher.DeriveRoute(route, VirtualHost(route, sameClusters), listener).Fault);
+
+        // The clusters differ (or only some override): the model has one policy per route, the route's.
+        var differentClusters = routeExtras with { ClusterFaultOverrides = [Overrides("fault", ClusterFault), XdsFaultOverrides.Empty] };
+        Assert.Equal(RouteFault, XdsTargetWatcher.DeriveRoute(route, VirtualHost(route, differentClusters), listener).Fault);
+    }
+
+    [Fact]
+    public void DeriveRoute_OverrideForAnotherFilterName_Ignored()
+    {
+        var route = PlainRoute("c");
+        var extras = new XdsRouteExtras { FaultOverrides = Overrides("other", RouteFault) };
+
+        Assert.Equal(HcmFault, XdsTargetWatcher.DeriveRoute(route, VirtualHost(route, extras), ListenerUpdate(null, new XdsFaultFilter("fault", HcmFault))).Fault);
+    }
+
+    [Fact]
+    public void DeriveRoute_DisabledOverride_NoFault()
+    {
+        var route = PlainRoute("c");
+        var extras = new XdsRouteExtras { FaultOverrides = Overrides("fault", XdsFaultOverrides.None) };
+
+        Assert.Same(route, XdsTargetWatcher.DeriveRoute(route, VirtualHost(route, extras), ListenerUpdate(null, new XdsFaultFilter("fault", HcmFault))));
+    }
+
+    [Fact]
+    public void DeriveRoute_DisabledConnectionManagerFilter_EnabledByTheRoute()
+    {
+        var route = PlainRoute("c");
+        var listener = ListenerUpdate(null, new XdsFaultFilter("fault", XdsFaultOverrides.None));
+
+        Assert.Null(XdsTargetWatcher.DeriveRoute(route, VirtualHost(route), listener).Fault);
+        Assert.Equal(RouteFault, XdsTargetWatcher.DeriveRoute(route, VirtualHost(route, new XdsRouteExtras { FaultOverrides = Overrides("fault", RouteFault) }), listener).Fault);
+    }
+
+    [Fact]
+    public void DeriveRoute_SeveralFaultFilters_FirstThatInjectsWins()
+    {
+        var route = PlainRoute("c");
+        var listener = ListenerUpdate(null, new XdsFaultFilter("idle", new FaultPolicy()), new XdsFaultFilter("first", HcmFault), new XdsFaultFilter("second", RouteFault));
+
+        Assert.Equal(HcmFault, XdsTargetWatcher.DeriveRoute(route, VirtualHost(route), listener).Fault);
+    }
+
+    [Fact]
+    public void DeriveRoute_ErrorRoute_Untouched()
+    {
+        var route = PlainRoute() with { ErrorMessage = "redirect" };
+
+        Assert.Same(route, XdsTargetWatcher.DeriveRoute(route, VirtualHost(route), ListenerUpdate(TimeSpan.FromSeconds(7), new XdsFaultFilter("fault", HcmFault))));
+    }
+
+    [Fact]
+    public async Task TrafficPolicy_FromTheControlPlane_ReachesTheModelAndRoutesStayTheSameAcrossEndpointUpdates()
+    {
+        await using var mesh = await XdsMesh.StartAsync(backends: 2);
+        var hcm = new HttpConnectionManager
+        {
+            Rds = new Rds { ConfigSource = new ConfigSource { Ads = new AggregatedConfigSource() }, RouteConfigName = "catalog-routes" },
+            CommonHttpProtocolOptions = new HttpProtocolOptions { MaxStreamDuration = new Duration { Seconds = 7 } },
+            HttpFilters =
+            {
+                new HttpFilter
+                {
+                    Name = "envoy.filters.http.fault",
+                    TypedConfig = Any.Pack(new HTTPFault { Delay = new Envoy.Extensions.Filters.Common.Fault.V3.FaultDelay { FixedDelay = new Duration { Seconds = 2 }, Percentage = new FractionalPercent { Numerator = 10 } } }),
+                },
+                new HttpFilter { Name = "envoy.filters.http.router", TypedConfig = Any.Pack(new Router()) },
+            },
+        };
+        var overridden = new Route
+        {
+            Match = new Envoy.Config.Route.V3.RouteMatch { Prefix = "/mesh.samples.Echo/" },
+            Route_ = new RouteAction
+            {
+                Cluster = "catalog-cluster",
+                MaxStreamDuration = new RouteAction.Types.MaxStreamDuration { GrpcTimeoutHeaderMax = new Duration { Seconds = 3 } },
+                RetryPolicy = new Envoy.Config.Route.V3.RetryPolicy { RetryOn = "unavailable", NumRetries = 2 },
+            },
+            TypedPerFilterConfig = { ["envoy.filters.http.fault"] = Any.Pack(new HTTPFault { Abort = new Envoy.Extensions.Filters.Http.Fault.V3.FaultAbort { GrpcStatus = 14, Percentage = new FractionalPercent { Numerator = 100 } } }) },
+        };
+        var fallback = new Route { Match = new Envoy.Config.Route.V3.RouteMatch { Prefix = "/" }, Route_ = new RouteAction { Cluster = "catalog-cluster" } };
+        var cluster = Cluster.Parser.ParseFrom(XdsResources.Cluster("catalog-cluster", http2: true).Value);
+        cluster.CircuitBreakers = new CircuitBreakers { Thresholds = { new CircuitBreakers.Types.Thresholds { MaxRequests = 64 } } };
+        cluster.OutlierDetection = new OutlierDetection { EnforcingFailurePercentage = 100, Interval = new Duration { Seconds = 1 } };
+        mesh.Server.Update(set => set
+            .Set(TestingTypeUrls.Listener, "catalog", Any.Pack(new Listener { Name = "catalog", ApiListener = new ApiListener { ApiListener_ = Any.Pack(hcm) } }))
+            .Set(TestingTypeUrls.RouteConfiguration, "catalog-routes", Any.Pack(new RouteConfiguration
+            {
+                Name = "catalog-routes",
+                VirtualHosts = { new VirtualHost { Name = "catalog", Domains = { "catalog" }, Routes = { overridden, fallback } } },
+            }))
+            .Set(TestingTypeUrls.Cluster, "catalog-cluster", Any.Pack(cluster))
+            .Set(XdsResources.ClusterLoadAssignment("catalog-cluster", mesh.Backends[0].Address)));
+        var runtime = mesh.Services.GetRequiredService<MeshRuntime>();
+
+        var table = await runtime.WaitForNameAsync("catalog", Deadline, CancellationToken.None);
+
+        Assert.NotNull(table);
+        var routes = table.Snapshot.Services["catalog"].Routes;
+        Assert.Equal(2, routes.Count);
+        Assert.Equal(new FaultPolicy { Abort = new Model.FaultAbort { GrpcStatus = 14, PerMillion = 1_000_000 } }, routes[0].Fault);
+        Assert.Equal(TimeSpan.FromSeconds(3), routes[0].GrpcTimeoutHeaderMax);
+        Assert.Null(routes[0].MaxStreamDuration);
+        Assert.Equal((RetryOn.Unavailable, 2), (routes[0].Retry!.RetryOn, routes[0].Retry!.NumRetries));
+        Assert.Equal(new FaultPolicy { Delay = new Model.FaultDelay { FixedDelay = TimeSpan.FromSeconds(2), PerMillion = 100_000 } }, routes[1].Fault);
+        Assert.Equal(TimeSpan.FromSeconds(7), routes[1].MaxStreamDuration);
+        var model = table.Snapshot.Clusters["catalog-cluster"];
+        Assert.Equal(64u, model.MaxRequests);
+        Assert.Equal(TimeSpan.FromSeconds(1), model.OutlierDetection?.Interval);
+        Assert.Equal(100u, model.OutlierDetection?.FailurePercentage?.EnforcementPercentage);
+
+        // An endpoint update rebuilds the cluster, not the routes: the runtime keeps their compiled matchers.
+        mesh.SetEndpoints("catalog-cluster", 1);
+        await Wait.UntilAsync(
+            () => runtime.Current.Snapshot.Clusters["catalog-cluster"].Priorities.SelectMany(p => p.Localities).SelectMany(l => l.Endpoints).Any(e => e.Port == mesh.Backends[1].Port),
+            "the new endpoint in the model");
+        var after = runtime.Current.Snapshot.Services["catalog"].Routes;
+        Assert.Same(routes[0], after[0]);
+        Assert.Same(routes[1], after[1]);
+    }
 
     private static Any Aggregate(string name, params string[] children)
     {

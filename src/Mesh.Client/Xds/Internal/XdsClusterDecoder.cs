@@ -14,7 +14,8 @@ namespace Mesh.Client.Xds.Internal;
 
 /// <summary>
 /// Validates a Cluster (gRFC A27, A37, A42, A48, A52): EDS, LOGICAL_DNS or aggregate, and the
-/// load-balancing policy from <c>load_balancing_policy</c> or the older <c>lb_policy</c> enum.
+/// load-balancing policy from <c>load_balancing_policy</c> or the older <c>lb_policy</c> enum; also its
+/// circuit breaker (gRFC A32) and outlier detection (gRFC A50).
 /// </summary>
 internal static class XdsClusterDecoder
 {
@@ -44,11 +45,105 @@ internal static class XdsClusterDecoder
         // all the same: C-core and grpc-js both NACK an aggregate cluster with CLUSTER_PROVIDED.
         var policy = DecodeLoadBalancing(cluster, errors);
 
-        // transport_socket, circuit_breakers and outlier_detection are not read yet; later changes add them.
+        // transport_socket is not read yet; a later change adds it.
         var protocol = DecodeProtocol(cluster, errors);
+        var maxRequests = DecodeMaxRequests(cluster);
+        var outlierDetection = DecodeOutlierDetection(cluster, errors);
         return errors.Count > errorCount || update is null || policy is null
             ? null
-            : update with { LoadBalancing = policy, Protocol = protocol };
+            : update with { LoadBalancing = policy, Protocol = protocol, MaxRequests = maxRequests, OutlierDetection = outlierDetection };
+    }
+
+    /// <summary>
+    /// The circuit breaker (gRFC A32): <c>max_requests</c> of the first threshold with priority DEFAULT, 1024
+    /// when there is none or it leaves the field unset. Other thresholds and priorities are not read.
+    /// </summary>
+    private static uint DecodeMaxRequests(Cluster cluster)
+    {
+        foreach (var threshold in cluster.CircuitBreakers?.Thresholds ?? [])
+        {
+            if (threshold.Priority == Envoy.Config.Core.V3.RoutingPriority.Default)
+            {
+                return threshold.MaxRequests ?? MeshCluster.DefaultMaxRequests;
+            }
+        }
+
+        return MeshCluster.DefaultMaxRequests;
+    }
+
+    /// <summary>
+    /// Outlier detection (gRFC A50): the success-rate algorithm unless <c>enforcing_success_rate</c> is 0, the
+    /// failure-percentage algorithm when <c>enforcing_failure_percentage</c> is above 0; Envoy's defaults for the
+    /// rest. The consecutive-5xx and gateway-failure algorithms are not supported and count as disabled.
+    /// Durations must be valid and non-negative, percentages at most 100.
+    /// </summary>
+    private static OutlierDetectionPolicy? DecodeOutlierDetection(Cluster cluster, List<string> errors)
+    {
+        if (cluster.OutlierDetection is not { } config)
+        {
+            return null;
+        }
+
+        const string Path = "outlier_detection";
+        var errorCount = errors.Count;
+        var defaults = new OutlierDetectionPolicy();
+        var interval = Duration(config.Interval, "interval") ?? defaults.Interval;
+        var baseEjectionTime = Duration(config.BaseEjectionTime, "base_ejection_time") ?? defaults.BaseEjectionTime;
+
+        // gRFC A50: unset, it is 300 s or the base ejection time, whichever is longer.
+        var maxEjectionTime = Duration(config.MaxEjectionTime, "max_ejection_time")
+            ?? (baseEjectionTime > defaults.MaxEjectionTime ? baseEjectionTime : defaults.MaxEjectionTime);
+        var maxEjectionPercent = Percent(config.MaxEjectionPercent, "max_ejection_percent") ?? defaults.MaxEjectionPercent;
+
+        var successRateDefaults = new SuccessRateEjection();
+        var enforcingSuccessRate = Percent(config.EnforcingSuccessRate, "enforcing_success_rate") ?? successRateDefaults.EnforcementPercentage;
+        var successRate = enforcingSuccessRate == 0
+            ? null
+            : new SuccessRateEjection
+            {
+                EnforcementPercentage = enforcingSuccessRate,
+                StdevFactor = config.SuccessRateStdevFactor ?? successRateDefaults.StdevFactor,
+                MinimumHosts = config.SuccessRateMinimumHosts ?? successRateDefaults.MinimumHosts,
+                RequestVolume = config.SuccessRateRequestVolume ?? successRateDefaults.RequestVolume,
+            };
+
+        var failureDefaults = new FailurePercentageEjection();
+        var threshold = Percent(config.FailurePercentageThreshold, "failure_percentage_threshold") ?? failureDefaults.Threshold;
+        var enforcingFailurePercentage = Percent(config.EnforcingFailurePercentage, "enforcing_failure_percentage") ?? 0;
+        var failurePercentage = enforcingFailurePercentage == 0
+            ? null
+            : new FailurePercentageEjection
+            {
+                EnforcementPercentage = enforcingFailurePercentage,
+                Threshold = threshold,
+                MinimumHosts = config.FailurePercentageMinimumHosts ?? failureDefaults.MinimumHosts,
+                RequestVolume = config.FailurePercentageRequestVolume ?? failureDefaults.RequestVolume,
+            };
+
+        return errors.Count > errorCount
+            ? null
+            : new OutlierDetectionPolicy
+            {
+                Interval = interval,
+                BaseEjectionTime = baseEjectionTime,
+                MaxEjectionTime = maxEjectionTime,
+                MaxEjectionPercent = maxEjectionPercent,
+                SuccessRate = successRate,
+                FailurePercentage = failurePercentage,
+            };
+
+        TimeSpan? Duration(Google.Protobuf.WellKnownTypes.Duration? value, string field) =>
+            value is null ? null : ParseDuration(value, Field(Path, field), errors);
+
+        uint? Percent(uint? value, string field)
+        {
+            if (value > 100)
+            {
+                AddError(errors, Field(Path, field), $"must be at most 100, found {value}");
+            }
+
+            return value;
+        }
     }
 
     public const string HttpProtocolOptionsName = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";

@@ -2,7 +2,6 @@ using Envoy.Config.Route.V3;
 using Envoy.Extensions.Filters.Http.Fault.V3;
 using Envoy.Type.Matcher.V3;
 using Envoy.Type.V3;
-using Google.Protobuf;
 using Google.Protobuf.Collections;
 using Google.Protobuf.WellKnownTypes;
 using Mesh.Client.Model;
@@ -572,29 +571,60 @@ internal static class XdsRouteDecoder
         }
     }
 
-    private static MeshHeaderMatch? DecodeStringMatch(StringMatcher matcher, MeshHeaderMatch match, string path, List<string> errors)
-    {
+    private static MeshHeaderMatch? DecodeStringMatch(StringMatcher matcher, MeshHeaderMatch match, string path, List<string> errors) =>
         // ignore_case is carried for every kind; for safe_regex it has no effect (Envoy's definition, which
         // the header matcher follows), where gRPC C-core would match the pattern case-insensitively.
-        match = match with { IgnoreCase = matcher.IgnoreCase };
+        DecodeStringMatcher(matcher, path, errors) is { } decoded
+            ? match with { Kind = decoded.Kind, Value = decoded.Value, IgnoreCase = decoded.IgnoreCase }
+            : null;
+
+    /// <summary>A StringMatcher (gRFC A63) as a kind, a value and whether case is ignored.</summary>
+    private static (HeaderMatchKind Kind, string Value, bool IgnoreCase)? DecodeStringMatcher(StringMatcher matcher, string path, List<string> errors)
+    {
         switch (matcher.MatchPatternCase)
         {
             case StringMatcher.MatchPatternOneofCase.Exact:
-                return match with { Kind = HeaderMatchKind.Exact, Value = matcher.Exact };
+                return (HeaderMatchKind.Exact, matcher.Exact, matcher.IgnoreCase);
             case StringMatcher.MatchPatternOneofCase.Prefix:
-                return match with { Kind = HeaderMatchKind.Prefix, Value = matcher.Prefix };
+                return (HeaderMatchKind.Prefix, matcher.Prefix, matcher.IgnoreCase);
             case StringMatcher.MatchPatternOneofCase.Suffix:
-                return match with { Kind = HeaderMatchKind.Suffix, Value = matcher.Suffix };
+                return (HeaderMatchKind.Suffix, matcher.Suffix, matcher.IgnoreCase);
             case StringMatcher.MatchPatternOneofCase.Contains:
-                return match with { Kind = HeaderMatchKind.Contains, Value = matcher.Contains };
+                return (HeaderMatchKind.Contains, matcher.Contains, matcher.IgnoreCase);
             case StringMatcher.MatchPatternOneofCase.SafeRegex:
                 return ValidateRegex(matcher.SafeRegex.Regex, Field(path, "safe_regex"), errors)
-                    ? match with { Kind = HeaderMatchKind.Regex, Value = matcher.SafeRegex.Regex }
+                    ? (HeaderMatchKind.Regex, matcher.SafeRegex.Regex, matcher.IgnoreCase)
                     : null;
             default:
                 // Includes the custom (extension) matcher, which our protos leave as an unknown field.
                 AddError(errors, path, "no supported match pattern set (expected exact, prefix, suffix, contains or safe_regex)");
                 return null;
+        }
+    }
+
+    /// <summary>A query-parameter condition (Envoy's QueryParameterMatcher; HttpClient requests only).</summary>
+    private static QueryParameterMatch? DecodeQueryParameter(QueryParameterMatcher matcher, string path, List<string> errors)
+    {
+        if (matcher.Name.Length == 0)
+        {
+            AddError(errors, Field(path, "name"), "must be non-empty");
+            return null;
+        }
+
+        switch (matcher.QueryParameterMatchSpecifierCase)
+        {
+            case QueryParameterMatcher.QueryParameterMatchSpecifierOneofCase.StringMatch:
+                return DecodeStringMatcher(matcher.StringMatch, Field(path, "string_match"), errors) is { } decoded
+                    ? new QueryParameterMatch { Name = matcher.Name, Kind = decoded.Kind, Value = decoded.Value, IgnoreCase = decoded.IgnoreCase }
+                    : null;
+            case QueryParameterMatcher.QueryParameterMatchSpecifierOneofCase.PresentMatch when !matcher.PresentMatch:
+                // Envoy matches a request *without* the parameter here; the model has no absence condition, and
+                // reading it as a presence check would route exactly the wrong requests.
+                AddError(errors, Field(path, "present_match"), "false (the parameter must be absent) is not supported; only presence can be required");
+                return null;
+            default:
+                // present_match: true, or no specifier at all, which Envoy also treats as a presence check.
+                return new QueryParameterMatch { Name = matcher.Name, Kind = HeaderMatchKind.Present };
         }
     }
 
@@ -615,10 +645,15 @@ internal static class XdsRouteDecoder
             ? ToPerMillion(fraction, Field(path, "runtime_fraction.default_value"), errors)
             : null;
 
-    private static List<MeshWeightedCluster> DecodeWeightedClusters(Envoy.Config.Route.V3.WeightedCluster weightedClusters, string path, List<string> errors)
+    /// <returns>The clusters with weight above 0, and the fault-filter overrides of each of them.</returns>
+    private static (List<MeshWeightedCluster> Clusters, List<IReadOnlyDictionary<string, FaultPolicy>> FaultOverrides) DecodeWeightedClusters(
+        Envoy.Config.Route.V3.WeightedCluster weightedClusters,
+        string path,
+        List<string> errors)
     {
         var errorCount = errors.Count;
         var clusters = new List<MeshWeightedCluster>(weightedClusters.Clusters.Count);
+        var overrides = new List<IReadOnlyDictionary<string, FaultPolicy>>(weightedClusters.Clusters.Count);
         ulong total = 0;
         for (var i = 0; i < weightedClusters.Clusters.Count; i++)
         {
@@ -629,6 +664,7 @@ internal static class XdsRouteDecoder
                 AddError(errors, Field(clusterPath, "name"), "must be non-empty");
             }
 
+            var clusterOverrides = DecodeFilterOverrides(cluster.TypedPerFilterConfig, clusterPath, errors);
             if (cluster.Weight is not { } weight)
             {
                 AddError(errors, Field(clusterPath, "weight"), "field not present");
@@ -643,6 +679,7 @@ internal static class XdsRouteDecoder
 
             total += weight;
             clusters.Add(new MeshWeightedCluster(cluster.Name, weight));
+            overrides.Add(clusterOverrides);
         }
 
         // total_weight is deprecated; like gRPC, only the sum of the weights counts.
@@ -658,7 +695,7 @@ internal static class XdsRouteDecoder
             }
         }
 
-        return clusters;
+        return (clusters, overrides);
     }
 
     private static List<MeshHashPolicy> DecodeHashPolicies(RouteAction action, string path, List<string> errors)
@@ -707,9 +744,21 @@ internal static class XdsRouteDecoder
                 case RouteAction.Types.HashPolicy.PolicySpecifierOneofCase.FilterState when policy.FilterState.Key == ChannelIdFilterStateKey:
                     policies.Add(new MeshHashPolicy(HashPolicyKind.ChannelId, string.Empty, policy.Terminal));
                     break;
+                case RouteAction.Types.HashPolicy.PolicySpecifierOneofCase.Cookie:
+                    // HttpClient requests hash the cookie's value (Envoy); gRPC calls get no hash from it, as in
+                    // gRPC (gRFC A42). ttl and path tell a proxy to set the cookie when it is missing, which a
+                    // client has no response to do with; they are not read.
+                    if (policy.Cookie.Name.Length == 0)
+                    {
+                        AddError(errors, Field(policyPath, "cookie.name"), "must be non-empty");
+                        continue;
+                    }
+
+                    policies.Add(new MeshHashPolicy(HashPolicyKind.Cookie, policy.Cookie.Name, policy.Terminal));
+                    break;
                 default:
-                    // cookie, connection_properties, query_parameter and other filter-state keys yield no
-                    // hash in gRPC (gRFC A42), so they are left out rather than rejected.
+                    // connection_properties, query_parameter and other filter-state keys yield no hash in gRPC
+                    // (gRFC A42), so they are left out rather than rejected.
                     break;
             }
         }

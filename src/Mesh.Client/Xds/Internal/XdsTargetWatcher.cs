@@ -20,6 +20,10 @@ internal sealed class XdsTargetWatcher
     private readonly Dictionary<string, Watch> _clusters = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Watch> _endpoints = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (XdsClusterUpdate? Cluster, object? Inputs, MeshCluster Model)> _built = new(StringComparer.Ordinal);
+
+    // Routes completed with the connection manager's settings, by the decoded route they come from (by reference):
+    // the runtime keeps compiled matchers by route instance, so an unchanged route must stay the same object.
+    private Dictionary<MeshRoute, (XdsListenerUpdate Listener, MeshRoute Route)> _derived = new(ReferenceEqualityComparer.Instance);
     private bool _started;
 
     public XdsTargetWatcher(string target, string listenerName, XdsClient client, Action<XdsTargetWatcher> onChanged)
@@ -76,6 +80,7 @@ internal sealed class XdsTargetWatcher
                 Failure = _listener.Missing
                     ? new MeshServiceFailure(true, $"xDS server {Server}: listener '{ListenerName}' does not exist")
                     : new MeshServiceFailure(false, _listener.Error!);
+                _derived = new(ReferenceEqualityComparer.Instance);
                 Retain(_routes, []);
                 Retain(_clusters, []);
                 Retain(_endpoints, []);
@@ -118,14 +123,16 @@ internal sealed class XdsTargetWatcher
         if (routeError is not null)
         {
             routes = [ErrorRoute(routeError)];
+            _derived = new(ReferenceEqualityComparer.Instance);
         }
         else if (SelectVirtualHost(routeConfig!.VirtualHosts, XdsTargets.DataPlaneAuthority(Target)) is { } virtualHost)
         {
-            routes = virtualHost.Routes;
+            routes = DeriveRoutes(virtualHost, listener);
         }
         else
         {
             routes = [ErrorRoute($"no virtual host of route configuration '{routeConfig.Name}' matches '{XdsTargets.DataPlaneAuthority(Target)}'")];
+            _derived = new(ReferenceEqualityComparer.Instance);
         }
 
         // Every cluster the routes reach, through aggregate clusters to the leaves, must be known.
@@ -160,6 +167,103 @@ internal sealed class XdsTargetWatcher
         Clusters = clusters;
         Failure = null;
         _onChanged(this);
+    }
+
+    /// <summary>
+    /// The virtual host's routes, each completed by <see cref="DeriveRoute"/>. A route is derived again only
+    /// when its decoded route or the Listener changed; otherwise the instance from the last time is reused.
+    /// </summary>
+    private IReadOnlyList<MeshRoute> DeriveRoutes(XdsVirtualHost virtualHost, XdsListenerUpdate listener)
+    {
+        var derived = new Dictionary<MeshRoute, (XdsListenerUpdate Listener, MeshRoute Route)>(ReferenceEqualityComparer.Instance);
+        var routes = new MeshRoute[virtualHost.Routes.Count];
+        for (var i = 0; i < routes.Length; i++)
+        {
+            var source = virtualHost.Routes[i];
+
+            // The decoded route stands for its whole RouteConfiguration (a new one decodes new routes), hence
+            // for its virtual host's overrides too; the Listener is the other input.
+            if (!_derived.TryGetValue(source, out var entry) || !ReferenceEquals(entry.Listener, listener))
+            {
+                entry = (listener, DeriveRoute(source, virtualHost, listener));
+            }
+
+            derived[source] = entry;
+            routes[i] = entry.Route;
+        }
+
+        _derived = derived;
+        return routes;
+    }
+
+    /// <summary>
+    /// Completes a decoded route with what the connection manager contributes: the faults its fault filters
+    /// inject there (gRFC A33, A39: the most specific config wins — weighted cluster, route, virtual host, then
+    /// the filter's own) and, when the route sets no stream duration, the connection manager's
+    /// <c>max_stream_duration</c> (gRFC A31). Returns <paramref name="route"/> itself when nothing changes.
+    /// </summary>
+    internal static MeshRoute DeriveRoute(MeshRoute route, XdsVirtualHost virtualHost, XdsListenerUpdate listener)
+    {
+        if (route.ErrorMessage is not null)
+        {
+            // Its requests fail before any filter or timeout would matter.
+            return route;
+        }
+
+        var extras = virtualHost.RouteExtras.GetValueOrDefault(route);
+        var fault = EffectiveFault(extras, virtualHost, listener);
+        var maxStreamDuration = extras is { SetsMaxStreamDuration: true }
+            ? route.MaxStreamDuration
+            : listener.MaxStreamDuration is { } hcmDuration && hcmDuration > TimeSpan.Zero ? hcmDuration : null;
+        return Equals(fault, route.Fault) && maxStreamDuration == route.MaxStreamDuration
+            ? route
+            : route with { Fault = fault, MaxStreamDuration = maxStreamDuration };
+    }
+
+    private static FaultPolicy? EffectiveFault(XdsRouteExtras? extras, XdsVirtualHost virtualHost, XdsListenerUpdate listener)
+    {
+        // The model holds one fault policy per route: with several fault filters, the first one that injects
+        // anything is taken (Envoy would run each in turn; one fault filter is what control planes send).
+        foreach (var filter in listener.FaultFilters)
+        {
+            var policy = ClusterOverride(extras, filter.Name)
+                ?? extras?.FaultOverrides.GetValueOrDefault(filter.Name)
+                ?? virtualHost.FaultOverrides.GetValueOrDefault(filter.Name)
+                ?? filter.Policy;
+            if (XdsFaultOverrides.InjectsFaults(policy))
+            {
+                return policy;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// The weighted clusters' override of a filter, when every cluster of the route has the same one. The model
+    /// cannot hold a fault policy per cluster of a route, so when the clusters differ (or only some override the
+    /// filter), the route's own setting applies to all of them: an approximation of gRFC A39, where the cluster
+    /// picked for the request decides.
+    /// </summary>
+    private static FaultPolicy? ClusterOverride(XdsRouteExtras? extras, string filterName)
+    {
+        if (extras is null || extras.ClusterFaultOverrides.Count == 0)
+        {
+            return null;
+        }
+
+        FaultPolicy? common = null;
+        foreach (var overrides in extras.ClusterFaultOverrides)
+        {
+            if (!overrides.TryGetValue(filterName, out var policy) || (common is not null && !Equals(common, policy)))
+            {
+                return null;
+            }
+
+            common = policy;
+        }
+
+        return common;
     }
 
     /// <summary>Subscribes to <paramref name="name"/> and what it needs; returns whether all of it is known.</summary>
@@ -229,6 +333,11 @@ internal sealed class XdsTargetWatcher
                     Name = name,
                     LoadBalancing = leaf?.LoadBalancing ?? cluster.LoadBalancing,
                     Protocol = leaf?.Protocol ?? cluster.Protocol,
+
+                    // Like the policy, the circuit breaker and outlier detection of an aggregate cluster are its
+                    // first leaf's (gRPC applies each leaf's to that leaf's priorities; the model has one per cluster).
+                    MaxRequests = leaf?.MaxRequests ?? cluster.MaxRequests,
+                    OutlierDetection = leaf is null ? cluster.OutlierDetection : leaf.OutlierDetection,
                     Priorities = priorities,
                 };
         }
