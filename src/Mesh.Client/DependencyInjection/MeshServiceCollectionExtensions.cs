@@ -13,6 +13,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Mesh.Client.Xds.Internal;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Http.Resilience;
+using Polly;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -103,6 +105,19 @@ public static partial class MeshServiceCollectionExtensions
 
         // HttpClient front door: every client from IHttpClientFactory.
         services.ConfigureHttpClientDefaults(builder => builder.AddHttpMessageHandler<MeshHttpHandler>());
+
+        // A client that also has the standard resilience handler (AddStandardResilienceHandler) would retry
+        // again what the mesh already retries: the standard retry leaves alone requests whose mesh route
+        // retries or hedges, and keeps retrying all others as configured.
+        services.PostConfigureAll<HttpStandardResilienceOptions>(options =>
+        {
+            var inner = options.Retry.ShouldHandle;
+            options.Retry.ShouldHandle = args =>
+                args.Context.GetRequestMessage() is { } request &&
+                request.Options.TryGetValue(HttpRoutePipeline.RetriedByMesh, out var retried) && retried
+                    ? ValueTask.FromResult(false)
+                    : inner(args);
+        });
 
         // gRPC clients from the client factory with an xds:/// address default to plaintext, as gRPC's
         // own xDS clients do when the control plane asks for no TLS.

@@ -86,6 +86,36 @@ public class HttpResilienceTests
     }
 
     [Fact]
+    public async Task StandardResilienceHandler_DoesNotRetryWhatTheMeshRetries()
+    {
+        await using var backends = await Backends.StartAsync(2);
+        backends[0].Fault = EchoFault.Unavailable;
+        backends[1].Fault = EchoFault.Unavailable;
+        await using var host = await MeshHost.StartAsync(
+            MeshJson.WithServices($$"""
+                {{MeshJson.Service("catalog", backends.EndpointsJson(), extra: """  "Retry": { "RetryOn": "5xx", "NumRetries": 2, "BaseInterval": "1ms" }  """)}},
+                {{MeshJson.Service("plain", backends.EndpointsJson())}}
+                """),
+            services => services.AddHttpClient("resilient").AddStandardResilienceHandler(o =>
+            {
+                o.Retry.Delay = TimeSpan.FromMilliseconds(1);
+                o.Retry.MaxRetryAttempts = 3;
+                o.CircuitBreaker.MinimumThroughput = 1000;
+            }));
+        var client = host.Services.GetRequiredService<IHttpClientFactory>().CreateClient("resilient");
+
+        // The mesh route retries: 1 + 2 attempts, the standard handler adds none.
+        var before = backends.Items.Sum(b => b.Requests);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync("http://catalog/x")).StatusCode);
+        Assert.Equal(3, backends.Items.Sum(b => b.Requests) - before);
+
+        // A route without mesh retries keeps the standard handler's: 1 + 3 attempts.
+        before = backends.Items.Sum(b => b.Requests);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync("http://plain/x")).StatusCode);
+        Assert.Equal(4, backends.Items.Sum(b => b.Requests) - before);
+    }
+
+    [Fact]
     public async Task RouteTimeout_FailsSlowRequestsAsTimeouts()
     {
         await using var backends = await Backends.StartAsync(1);

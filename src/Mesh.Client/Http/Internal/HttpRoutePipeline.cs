@@ -15,6 +15,12 @@ namespace Mesh.Client.Http.Internal;
 /// </summary>
 internal static class HttpRoutePipeline
 {
+    /// <summary>
+    /// Set on a request whose route has mesh retries or hedging: a standard resilience handler further down
+    /// the pipeline then does not retry it again (see <c>AddMesh</c>), so that retries do not multiply.
+    /// </summary>
+    public static readonly HttpRequestOptionsKey<bool> RetriedByMesh = new("Mesh.RetriedByMesh");
+
     /// <summary>The caller's request, for predicates.</summary>
     public static readonly ResiliencePropertyKey<HttpRequestMessage?> RequestKey = new("Mesh.Request");
 

@@ -175,6 +175,11 @@ internal sealed partial class MeshHttpHandler : DelegatingHandler
             await content.LoadIntoBufferAsync(cancellationToken).ConfigureAwait(false);
         }
 
+        if (route.Config.Retry is not null || route.Config.Hedging is not null)
+        {
+            request.Options.Set(HttpRoutePipeline.RetriedByMesh, true);
+        }
+
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         context.Properties.Set(HttpRoutePipeline.RequestKey, request);
         try
