@@ -111,6 +111,7 @@ public static partial class MeshServiceCollectionExtensions
         // retries or hedges, and keeps retrying all others as configured.
         services.PostConfigureAll<HttpStandardResilienceOptions>(options =>
         {
+            HttpRoutePipeline.StandardResilienceInUse = true;
             var inner = options.Retry.ShouldHandle;
             options.Retry.ShouldHandle = args =>
                 args.Context.GetRequestMessage() is { } request &&

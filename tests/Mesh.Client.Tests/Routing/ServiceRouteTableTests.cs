@@ -66,3 +66,74 @@ public class ServiceRouteTableTests
         Clusters = [new WeightedCluster("cluster-" + prefix)],
     };
 }
+
+public class ServiceRouteTableIndexTests
+{
+    private static Mesh.Client.Routing.Internal.ServiceRouteTable Table(params Mesh.Client.Model.PathMatch[] paths)
+    {
+        var routes = paths.Select((p, i) => new Mesh.Client.Model.MeshRoute
+        {
+            Name = i.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            Match = new Mesh.Client.Model.RouteMatch { Path = p },
+            Clusters = [new Mesh.Client.Model.WeightedCluster("c")],
+        }).ToArray();
+        return new Mesh.Client.Routing.Internal.ServiceRouteTable(
+            new Mesh.Client.Model.MeshService { Name = "s", Routes = routes },
+            [.. routes.Select(r => new Mesh.Client.Routing.Internal.CompiledRoute(r, []))]);
+    }
+
+    private static int Match(Mesh.Client.Routing.Internal.ServiceRouteTable table, string path)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "http://s" + path);
+        return table.MatchIndex(path, request);
+    }
+
+    [Theory]
+    [InlineData("/api/v1/items", 0)]
+    [InlineData("/api/v2/items", 1)]    // "/ap" matches any path and comes before the regex
+    [InlineData("/apix/1", 1)]
+    [InlineData("/api", 1)]
+    [InlineData("/orders/7", 3)]
+    [InlineData("/ORDERS/7", 4)]        // case-insensitive route, tried for every path
+    [InlineData("/health", 5)]
+    [InlineData("/health/deep", 6)]
+    [InlineData("/other", 6)]
+    [InlineData("/api/v1/x/deeper/still", 0)]
+    public void MatchIndex_KeepsTableOrderAcrossIndexedAndUnindexedRoutes(string path, int expected)
+    {
+        var table = Table(
+            new(Mesh.Client.Model.PathMatchKind.Prefix, "/api/v1/"),
+            new(Mesh.Client.Model.PathMatchKind.Prefix, "/ap"),
+            new(Mesh.Client.Model.PathMatchKind.Regex, "/api/v[0-9]+/.*"),
+            new(Mesh.Client.Model.PathMatchKind.Prefix, "/orders/"),
+            new(Mesh.Client.Model.PathMatchKind.Prefix, "/orders/", CaseSensitive: false),
+            new(Mesh.Client.Model.PathMatchKind.Exact, "/health"),
+            new(Mesh.Client.Model.PathMatchKind.Prefix, "/"));
+
+        Assert.Equal(expected, Match(table, path));
+    }
+
+    [Fact]
+    public void MatchIndex_DeepPrefixesAndExactPaths_OrderIsTheTables()
+    {
+        var table = Table(
+            new(Mesh.Client.Model.PathMatchKind.Exact, "/a/b/c"),
+            new(Mesh.Client.Model.PathMatchKind.Prefix, "/a/"),
+            new(Mesh.Client.Model.PathMatchKind.Prefix, "/a/b/"),
+            new(Mesh.Client.Model.PathMatchKind.Prefix, "/a/b/c/d/"));
+
+        Assert.Equal(0, Match(table, "/a/b/c"));
+        Assert.Equal(1, Match(table, "/a/b/c/d/e"));   // "/a/" comes before the deeper prefixes
+        Assert.Equal(1, Match(table, "/a/x"));
+        Assert.Equal(-1, Match(table, "/b"));
+    }
+
+    [Fact]
+    public void MatchIndex_PrefixWithoutTrailingSlash_StillMatchesLongerSegments()
+    {
+        var table = Table(new(Mesh.Client.Model.PathMatchKind.Prefix, "/api"), new(Mesh.Client.Model.PathMatchKind.Prefix, "/apix/"));
+
+        Assert.Equal(0, Match(table, "/apix/1"));
+        Assert.Equal(-1, Match(table, "/other"));
+    }
+}

@@ -175,7 +175,7 @@ internal sealed partial class MeshHttpHandler : DelegatingHandler
             await content.LoadIntoBufferAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        if (route.Config.Retry is not null || route.Config.Hedging is not null)
+        if ((route.Config.Retry is not null || route.Config.Hedging is not null) && HttpRoutePipeline.StandardResilienceInUse)
         {
             request.Options.Set(HttpRoutePipeline.RetriedByMesh, true);
         }

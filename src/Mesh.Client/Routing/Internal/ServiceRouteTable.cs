@@ -1,15 +1,44 @@
+using System.Collections.Frozen;
 using Mesh.Client.Model;
 
 namespace Mesh.Client.Routing.Internal;
 
-/// <summary>The compiled route table of one service; the first matching route wins.</summary>
-internal sealed class ServiceRouteTable(MeshService config, CompiledRoute[] routes)
+/// <summary>
+/// The compiled route table of one service; the first matching route wins. Routes whose path condition is a
+/// literal (prefixes, exact paths; case-sensitive) hang in a tree of path segments at the deepest segment
+/// their literal pins; each node keeps, in table order, its own routes and those of every node above it
+/// (the root holds routes that may match any path: regular expressions, case-insensitive or short prefixes,
+/// the catch-all). A request walks the tree by its own path segments and tries only the routes of the node
+/// where the walk ends — a handful even in a table of hundreds — still in table order.
+/// </summary>
+internal sealed class ServiceRouteTable
 {
-    public MeshService Config { get; } = config;
+    private readonly Node _root;
+
+    public ServiceRouteTable(MeshService config, CompiledRoute[] routes)
+    {
+        Config = config;
+        Routes = routes;
+        var root = new Builder();
+        for (var i = 0; i < routes.Length; i++)
+        {
+            var node = root;
+            foreach (var segment in PinnedSegments(routes[i].Config.Match.Path))
+            {
+                node = node.Child(segment);
+            }
+
+            node.Routes.Add(i);
+        }
+
+        _root = root.Build([]);
+    }
+
+    public MeshService Config { get; }
 
     public string Name => Config.Name;
 
-    public CompiledRoute[] Routes { get; } = routes;
+    public CompiledRoute[] Routes { get; }
 
     public CompiledRoute? Match(ReadOnlySpan<char> path, HttpRequestMessage request)
     {
@@ -23,15 +52,101 @@ internal sealed class ServiceRouteTable(MeshService config, CompiledRoute[] rout
     public int MatchIndex<TRequest>(ReadOnlySpan<char> path, in TRequest request)
         where TRequest : struct, IRequestView
     {
-        var routes = Routes;
-        for (var i = 0; i < routes.Length; i++)
+        // Walk down by the request's segments as far as the tree goes.
+        var node = _root;
+        if (!path.IsEmpty && path[0] == '/')
         {
-            if (routes[i].IsMatch(path, request))
+            var rest = path[1..];
+            while (node.Children is { } children)
             {
-                return i;
+                var end = rest.IndexOf('/');
+                var segment = end < 0 ? rest : rest[..end];
+                if (!children.TryGetValue(segment, out var child))
+                {
+                    break;
+                }
+
+                node = child;
+                if (end < 0)
+                {
+                    break;
+                }
+
+                rest = rest[(end + 1)..];
+            }
+        }
+
+        var routes = Routes;
+        foreach (var index in node.Candidates)
+        {
+            if (routes[index].IsMatch(path, request))
+            {
+                return index;
             }
         }
 
         return -1;
+    }
+
+    /// <summary>
+    /// The path segments every path the condition matches must begin with; none when it may match paths
+    /// of any first segment.
+    /// </summary>
+    private static List<string> PinnedSegments(PathMatch match)
+    {
+        var segments = new List<string>();
+        if (!match.CaseSensitive || match.Kind == PathMatchKind.Regex || !match.Value.StartsWith('/'))
+        {
+            return segments;
+        }
+
+        var parts = match.Value[1..].Split('/');
+
+        // A prefix pins only the segments it completes ("/api/v1/res" pins "api" and "v1", "/api" pins
+        // nothing: it also matches "/apix"); an exact path pins all of its segments.
+        var complete = match.Kind == PathMatchKind.Exact ? parts.Length : parts.Length - 1;
+        for (var i = 0; i < complete; i++)
+        {
+            segments.Add(parts[i]);
+        }
+
+        return segments;
+    }
+
+    private sealed class Node(int[] candidates, FrozenDictionary<string, Node>.AlternateLookup<ReadOnlySpan<char>>? children)
+    {
+        /// <summary>The routes that may match a path whose walk ends here, ascending.</summary>
+        public int[] Candidates { get; } = candidates;
+
+        public FrozenDictionary<string, Node>.AlternateLookup<ReadOnlySpan<char>>? Children { get; } = children;
+    }
+
+    private sealed class Builder
+    {
+        private readonly Dictionary<string, Builder> _children = new(StringComparer.Ordinal);
+
+        public List<int> Routes { get; } = [];
+
+        public Builder Child(string segment)
+        {
+            if (!_children.TryGetValue(segment, out var child))
+            {
+                _children[segment] = child = new Builder();
+            }
+
+            return child;
+        }
+
+        public Node Build(IEnumerable<int> inherited)
+        {
+            var candidates = inherited.Concat(Routes).Order().ToArray();
+            if (_children.Count == 0)
+            {
+                return new Node(candidates, null);
+            }
+
+            var children = _children.ToFrozenDictionary(c => c.Key, c => c.Value.Build(candidates), StringComparer.Ordinal);
+            return new Node(candidates, children.GetAlternateLookup<ReadOnlySpan<char>>());
+        }
     }
 }
