@@ -34,5 +34,13 @@ var job = Job.Default
 
 var config = DefaultConfig.Instance.AddJob(job);
 
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);
+// The BenchmarkDotNet classes (bench/README.md describes each); --filter picks among them.
+BenchmarkSwitcher.FromTypes(
+[
+    typeof(PickBenchmarks),
+    typeof(HttpClientPathBenchmarks),
+    typeof(EdsUpdateBenchmarks),
+    typeof(RouteTableBenchmarks),
+    typeof(RetryPipelineBenchmarks),
+]).Run(args, config);
 return 0;

@@ -136,4 +136,48 @@ public class ServiceRouteTableIndexTests
         Assert.Equal(0, Match(table, "/apix/1"));
         Assert.Equal(-1, Match(table, "/other"));
     }
+
+    [Theory]
+    [InlineData("/api/v2/orders/[0-9]+", "/api/v2/orders/")]
+    [InlineData("/api/v2/orders?/x", "/api/v2/order")]        // the '?' makes the 's' optional
+    [InlineData("/api/v2/x*", "/api/v2/")]
+    [InlineData("/api/v2/x{0,3}", "/api/v2/")]
+    [InlineData("/api/v2/x+", "/api/v2/x")]
+    [InlineData("/a/(b|c)/d", "/a/")]                         // alternation inside a group keeps the prefix
+    [InlineData("/a/b|/c/d", "")]                             // top-level alternation: nothing is common
+    [InlineData("/a/[|]/b|/c", "")]
+    [InlineData("/a/[|]/b", "/a/")]                           // '|' inside a class is a member, not alternation
+    [InlineData("/a/\\(x|y)", "")]                            // an escaped paren opens no group: the '|' is top-level
+    [InlineData("(?i)/api/", "")]
+    [InlineData(".*", "")]
+    [InlineData("/a/b.c", "/a/b")]
+    public void RegexLiteralPrefix_IsTextEveryMatchBeginsWith(string pattern, string expected)
+    {
+        var prefix = Mesh.Client.Routing.Internal.ServiceRouteTable.RegexLiteralPrefix(pattern);
+
+        Assert.Equal(expected, prefix);
+    }
+
+    [Fact]
+    public void MatchIndex_RegexRoutesPinnedByTheirLiteralPrefix_KeepTableOrder()
+    {
+        var table = Table(
+            new(Mesh.Client.Model.PathMatchKind.Regex, "/api/v2/orders/[0-9]+"),
+            new(Mesh.Client.Model.PathMatchKind.Prefix, "/api/"),
+            new(Mesh.Client.Model.PathMatchKind.Regex, "/api/v2/users/[a-z]+"),
+            new(Mesh.Client.Model.PathMatchKind.Regex, "/x/a|/api/v2/users/zz"),
+            new(Mesh.Client.Model.PathMatchKind.Regex, "/api/v3/items?/[0-9]+"));
+
+        Assert.Equal(0, Match(table, "/api/v2/orders/17"));
+        Assert.Equal(1, Match(table, "/api/v2/orders/x"));
+        Assert.Equal(1, Match(table, "/api/v2/users/bob"));     // the prefix route comes first
+        Assert.Equal(3, Match(table, "/x/a"));
+
+        var optional = Table(
+            new(Mesh.Client.Model.PathMatchKind.Regex, "/api/v3/items?/[0-9]+"),
+            new(Mesh.Client.Model.PathMatchKind.Prefix, "/"));
+        Assert.Equal(0, Match(optional, "/api/v3/item/5"));     // pinned by "api", "v3" only
+        Assert.Equal(0, Match(optional, "/api/v3/items/5"));
+        Assert.Equal(1, Match(optional, "/api/v3/itemz/5"));
+    }
 }

@@ -95,22 +95,86 @@ internal sealed class ServiceRouteTable
     private static List<string> PinnedSegments(PathMatch match)
     {
         var segments = new List<string>();
-        if (!match.CaseSensitive || match.Kind == PathMatchKind.Regex || !match.Value.StartsWith('/'))
+
+        // A regular expression matches the whole path, so the literal text it starts with is a prefix of
+        // every path it matches: "/api/v2/orders/[0-9]+" pins "api", "v2" and "orders" like a prefix would.
+        var kind = match.Kind;
+        var literal = kind == PathMatchKind.Regex ? RegexLiteralPrefix(match.Value) : match.Value;
+        if (kind == PathMatchKind.Regex)
+        {
+            kind = PathMatchKind.Prefix;
+        }
+
+        if (!match.CaseSensitive || !literal.StartsWith('/'))
         {
             return segments;
         }
 
-        var parts = match.Value[1..].Split('/');
+        var parts = literal[1..].Split('/');
 
         // A prefix pins only the segments it completes ("/api/v1/res" pins "api" and "v1", "/api" pins
         // nothing: it also matches "/apix"); an exact path pins all of its segments.
-        var complete = match.Kind == PathMatchKind.Exact ? parts.Length : parts.Length - 1;
+        var complete = kind == PathMatchKind.Exact ? parts.Length : parts.Length - 1;
         for (var i = 0; i < complete; i++)
         {
             segments.Add(parts[i]);
         }
 
         return segments;
+    }
+
+    /// <summary>
+    /// The literal characters every match of <paramref name="pattern"/> begins with: those before its first
+    /// metacharacter, less one made optional by a following quantifier; empty when the pattern has a
+    /// top-level alternation (then no text is common to all its matches).
+    /// </summary>
+    internal static string RegexLiteralPrefix(string pattern)
+    {
+        // A '|' outside every group and character class splits the whole pattern into alternatives.
+        var depth = 0;
+        var inClass = false;
+        for (var i = 0; i < pattern.Length; i++)
+        {
+            switch (pattern[i])
+            {
+                case '\\':
+                    i++;
+                    break;
+                case '[' when !inClass:
+                    inClass = true;
+                    if (i + 1 < pattern.Length && pattern[i + 1] == ']')
+                    {
+                        i++; // "[]...]": a leading ']' is a member of the class.
+                    }
+
+                    break;
+                case ']' when inClass:
+                    inClass = false;
+                    break;
+                case '(' when !inClass:
+                    depth++;
+                    break;
+                case ')' when !inClass:
+                    depth--;
+                    break;
+                case '|' when !inClass && depth == 0:
+                    return string.Empty;
+            }
+        }
+
+        var length = 0;
+        while (length < pattern.Length && !"\\^$.|?*+()[]{}".Contains(pattern[length], StringComparison.Ordinal))
+        {
+            length++;
+        }
+
+        // "?", "*" and "{0,n}" may repeat the last literal zero times; "+" needs it at least once.
+        if (length < pattern.Length && length > 0 && pattern[length] is '?' or '*' or '{')
+        {
+            length--;
+        }
+
+        return pattern[..length];
     }
 
     private sealed class Node(int[] candidates, FrozenDictionary<string, Node>.AlternateLookup<ReadOnlySpan<char>>? children)
