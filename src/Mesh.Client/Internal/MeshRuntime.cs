@@ -48,6 +48,36 @@ internal sealed class MeshRuntime : IAsyncDisposable, IDisposable
 
     private Resilience.Internal.FaultInjector? _faults;
 
+    /// <summary>
+    /// Certificate provider instances (gRFC A29) that clusters' TLS settings name: the xDS bootstrap's and
+    /// those of <c>Mesh:Tls:CertificateProviders</c>.
+    /// </summary>
+    public Security.Internal.CertificateProviderStore Certificates => _certificates ??= new Security.Internal.CertificateProviderStore(_time);
+
+    private Security.Internal.CertificateProviderStore? _certificates;
+
+    /// <summary>The handler that carries HttpClient requests to TLS clusters (made on first use).</summary>
+    public Security.Internal.MeshTlsHttpTransport TlsTransport
+    {
+        get
+        {
+            var transport = Volatile.Read(ref _tlsTransport);
+            if (transport is null)
+            {
+                var created = new Security.Internal.MeshTlsHttpTransport();
+                transport = Interlocked.CompareExchange(ref _tlsTransport, created, null) ?? created;
+                if (!ReferenceEquals(transport, created))
+                {
+                    created.Dispose();
+                }
+            }
+
+            return transport;
+        }
+    }
+
+    private Security.Internal.MeshTlsHttpTransport? _tlsTransport;
+
     /// <summary>The table in force. One volatile read.</summary>
     public MeshTable Current => Volatile.Read(ref _table);
 
@@ -102,6 +132,9 @@ internal sealed class MeshRuntime : IAsyncDisposable, IDisposable
         {
             disposable.Dispose();
         }
+
+        _certificates?.Dispose();
+        _tlsTransport?.Dispose();
     }
 
     public async ValueTask DisposeAsync()
@@ -110,6 +143,9 @@ internal sealed class MeshRuntime : IAsyncDisposable, IDisposable
         {
             await disposable.DisposeAsync().ConfigureAwait(false);
         }
+
+        _certificates?.Dispose();
+        _tlsTransport?.Dispose();
     }
 
     /// <summary>A token that fires when the next table is published.</summary>

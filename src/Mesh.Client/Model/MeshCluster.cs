@@ -27,6 +27,9 @@ public sealed record MeshCluster
     /// <summary>Passive health checking: endpoints that fail are ejected for a while (gRFC A50).</summary>
     public OutlierDetectionPolicy? OutlierDetection { get; init; }
 
+    /// <summary>TLS towards the endpoints; <see langword="null"/> is plaintext (Envoy's <c>transport_socket</c>).</summary>
+    public MeshClusterTls? Tls { get; init; }
+
     /// <summary>The HTTP version requests to this cluster use; see <see cref="UpstreamProtocol"/>.</summary>
     public UpstreamProtocol Protocol { get; init; } = UpstreamProtocol.Auto;
 
