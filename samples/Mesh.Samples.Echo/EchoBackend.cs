@@ -1,11 +1,15 @@
+using System.Collections.Concurrent;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using Grpc.Core;
+using Mesh.Client.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -62,20 +66,32 @@ public sealed class EchoBackend : IAsyncDisposable
         set => State.SlowDelay = value;
     }
 
-    /// <summary>Starts a backend; port 0 picks a free port.</summary>
-    public static async Task<EchoBackend> StartAsync(string name, int port = 0, Action<WebApplicationBuilder>? configure = null, HttpProtocols protocols = HttpProtocols.Http2)
+    /// <summary>The SPIFFE IDs (or subjects) of the client certificates this backend has verified, with how many connections each.</summary>
+    public IReadOnlyDictionary<string, int> ClientIdentities => State.ClientIdentities;
+
+    /// <summary>Starts a backend; port 0 picks a free port. With <paramref name="tls"/> it serves HTTPS (and HTTP/1.1 beside HTTP/2).</summary>
+    public static async Task<EchoBackend> StartAsync(string name, int port = 0, Action<WebApplicationBuilder>? configure = null, HttpProtocols protocols = HttpProtocols.Http2, EchoTls? tls = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         var state = new BackendState { Name = name };
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, o =>
         {
-            o.Protocols = protocols;
+            o.Protocols = tls is null ? protocols : HttpProtocols.Http1AndHttp2;
             o.Use(next => connection =>
             {
                 Interlocked.Increment(ref state.ConnectionCount);
                 return next(connection);
             });
+            if (tls is not null)
+            {
+                o.UseHttps(new HttpsConnectionAdapterOptions
+                {
+                    ServerCertificateSelector = (_, _) => tls.ServerCertificate(),
+                    ClientCertificateMode = tls.ClientRoots is null ? ClientCertificateMode.NoCertificate : ClientCertificateMode.RequireCertificate,
+                    ClientCertificateValidation = (certificate, _, _) => tls.ClientRoots is not null && state.VerifyClient(certificate, tls),
+                });
+            }
         }));
         builder.Services.AddGrpc();
         builder.Services.AddSingleton(state);
@@ -116,6 +132,13 @@ public sealed class EchoBackend : IAsyncDisposable
             Interlocked.Increment(ref s.RequestCount);
             return $"{s.Name} {context.Request.Host}";
         });
+        app.MapGet("/identity", (HttpContext context, BackendState s) =>
+        {
+            // The caller as this backend verified it: its certificate's SPIFFE ID.
+            Interlocked.Increment(ref s.RequestCount);
+            var certificate = context.Connection.ClientCertificate;
+            return $"{s.Name} {(certificate is null ? "-" : MeshCertificates.GetSpiffeId(certificate) ?? certificate.Subject)}";
+        });
         app.MapGet("/{**path}", (HttpContext context, BackendState s) =>
         {
             Interlocked.Increment(ref s.RequestCount);
@@ -150,6 +173,30 @@ public sealed class EchoBackend : IAsyncDisposable
         public int ConnectionCount;
 
         public string Name { get; set; } = string.Empty;
+
+        public ConcurrentDictionary<string, int> ClientIdentities { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Verifies a client certificate against the backend's roots and, when set, its required SPIFFE ID.</summary>
+        public bool VerifyClient(X509Certificate2 certificate, EchoTls tls)
+        {
+            using var chain = new X509Chain();
+            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.AddRange(tls.ClientRoots!);
+            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            if (!chain.Build(certificate))
+            {
+                return false;
+            }
+
+            var identity = MeshCertificates.GetSpiffeId(certificate);
+            if (tls.RequiredClientId is { } required && !string.Equals(identity, required, StringComparison.Ordinal))
+            {
+                return false;
+            }
+
+            ClientIdentities.AddOrUpdate(identity ?? certificate.Subject, 1, static (_, n) => n + 1);
+            return true;
+        }
 
         public EchoBackend? Owner { get; set; }
 
@@ -196,4 +243,17 @@ public enum EchoFault
 
     /// <summary>Waits <see cref="EchoBackend.SlowDelay"/> before answering.</summary>
     Slow,
+}
+
+/// <summary>How an <see cref="EchoBackend"/> serves TLS.</summary>
+public sealed class EchoTls
+{
+    /// <summary>The server certificate, asked for on every handshake (so a test can rotate it).</summary>
+    public required Func<X509Certificate2> ServerCertificate { get; init; }
+
+    /// <summary>When set, clients must present a certificate that chains to one of these (mutual TLS).</summary>
+    public X509Certificate2Collection? ClientRoots { get; init; }
+
+    /// <summary>When set, the client certificate's SPIFFE ID must be exactly this.</summary>
+    public string? RequiredClientId { get; init; }
 }

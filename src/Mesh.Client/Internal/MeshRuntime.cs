@@ -425,7 +425,10 @@ internal sealed class MeshRuntime : IAsyncDisposable, IDisposable
             clusterState.SetOutlierDetector(null);
         }
 
-        return new ClusterRuntime(cluster, priorities, _random, clusterState);
+        return new ClusterRuntime(cluster, priorities, _random, clusterState)
+        {
+            Tls = cluster.Tls is { } tls ? new Security.Internal.ClusterTlsConnector(cluster.Name, tls, Certificates, _time) : null,
+        };
     }
 
     private void Unsubscribe(Action<MeshTable> subscriber)

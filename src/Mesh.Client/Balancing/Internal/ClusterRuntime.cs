@@ -35,6 +35,9 @@ internal sealed class ClusterRuntime
 
     public MeshCluster Config { get; }
 
+    /// <summary>How connections to the endpoints make their TLS handshake; <see langword="null"/> for plaintext.</summary>
+    public Security.Internal.ClusterTlsConnector? Tls { get; init; }
+
     /// <summary>State that outlives this snapshot: the circuit breaker's count.</summary>
     public ClusterState State { get; }
 

@@ -47,6 +47,29 @@ internal sealed class EndpointState
 
     public string HttpsPrefix => _httpsPrefix ??= "https://" + Address;
 
+    private TlsAddress? _tlsPrefix;
+
+    private sealed record TlsAddress(int Id, string Prefix);
+
+    /// <summary>
+    /// The address HttpClient requests to this endpoint over <paramref name="tls"/> are sent to: a name
+    /// under <c>mesh-tls.invalid</c> of this endpoint and these TLS settings (see <c>MeshTlsHttpTransport</c>).
+    /// </summary>
+    public string TlsPrefix(Security.Internal.ClusterTlsConnector tls)
+    {
+        if (Volatile.Read(ref _tlsPrefix) is { } cached && cached.Id == tls.Id)
+        {
+            return cached.Prefix;
+        }
+
+        var prefix = $"http://e{AddressIds.GetOrAdd(Address, static _ => Interlocked.Increment(ref s_nextAddressId))}.t{tls.Id}.{Security.Internal.MeshTlsHttpTransport.Domain}:{Endpoint.Port}";
+        Volatile.Write(ref _tlsPrefix, new TlsAddress(tls.Id, prefix));
+        return prefix;
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> AddressIds = new(StringComparer.Ordinal);
+    private static int s_nextAddressId;
+
     public int InFlight => Volatile.Read(ref _inFlight);
 
     /// <summary>Whether new requests may go to the endpoint: configured usable and not ejected.</summary>

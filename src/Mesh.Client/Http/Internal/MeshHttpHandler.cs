@@ -6,6 +6,7 @@ using Polly;
 using Polly.Timeout;
 using Mesh.Client.Internal;
 using Mesh.Client.Routing.Internal;
+using Mesh.Client.Security.Internal;
 using Microsoft.Extensions.Logging;
 
 namespace Mesh.Client.Http.Internal;
@@ -272,7 +273,8 @@ internal sealed partial class MeshHttpHandler : DelegatingHandler
                 }
 
                 LastEndpoint = endpoint;
-                var prefix = original.Scheme == Uri.UriSchemeHttps ? endpoint.HttpsPrefix : endpoint.HttpPrefix;
+                var tls = cluster.Tls;
+                var prefix = tls is not null ? endpoint.TlsPrefix(tls) : original.Scheme == Uri.UriSchemeHttps ? endpoint.HttpsPrefix : endpoint.HttpPrefix;
                 message.RequestUri = new Uri(prefix + pathAndQuery, UriKind.Absolute);
                 if (!message.Headers.NonValidated.Contains("Host"))
                 {
@@ -292,13 +294,42 @@ internal sealed partial class MeshHttpHandler : DelegatingHandler
                         break;
                 }
 
+                if (tls is not null)
+                {
+                    // The mesh makes the TLS connection itself (the handler below sees a cleartext one), so the
+                    // version is settled here: HTTP/2 when the request insists on it, else HTTP/1.1.
+                    if (message.Version.Major >= 2 && message.VersionPolicy == HttpVersionPolicy.RequestVersionExact)
+                    {
+                        message.Version = HttpVersion.Version20;
+                    }
+                    else
+                    {
+                        message.Version = HttpVersion.Version11;
+                        message.VersionPolicy = HttpVersionPolicy.RequestVersionExact;
+                    }
+
+                    message.Options.Set(MeshTlsHttpTransport.TargetKey, new MeshTlsTarget(tls, endpoint.Endpoint.Host, endpoint.Endpoint.Port));
+                }
+
                 Log.Picked(handler._logger, service.Name, cluster.Name, endpoint.Address);
                 endpoint.OnStart();
                 HttpResponseMessage? response = null;
                 Exception? failure = null;
                 try
                 {
-                    response = await handler.SendInnerAsync(message, cancellationToken).ConfigureAwait(false);
+                    if (tls is null)
+                    {
+                        response = await handler.SendInnerAsync(message, cancellationToken).ConfigureAwait(false);
+                        return response;
+                    }
+
+                    // TLS clusters: the mesh's own transport makes and pools the connections (see MeshTlsHttpTransport).
+                    response = await handler._runtime.TlsTransport.SendAsync(message, cancellationToken).ConfigureAwait(false);
+                    if (tls.Peers.TryGetValue(endpoint.Address, out var peer))
+                    {
+                        Request.Options.Set(MeshRequestOptions.PeerIdentity, peer);
+                    }
+
                     return response;
                 }
                 catch (Exception ex)

@@ -92,7 +92,7 @@ internal sealed class ClusterTlsConnector
                     $"Cluster '{Cluster}': the TLS handshake with {host}:{port} failed{(identity is null ? " (no client certificate was offered)" : "")}: {ex.Message}", ex);
             }
 
-            Peers[$"{host}:{port}"] = peer ?? string.Empty;
+            Peers[host.Contains(':', StringComparison.Ordinal) ? $"[{host}]:{port}" : $"{host}:{port}"] = peer ?? string.Empty;
             return ssl;
         }
         catch
