@@ -19,6 +19,9 @@ public sealed class MeshOptions
     /// <summary>The xDS control plane, when there is one.</summary>
     public MeshXdsOptions Xds { get; set; } = new();
 
+    /// <summary>Certificate providers that services' <see cref="MeshServiceOptions.Tls"/> settings name.</summary>
+    public MeshTlsOptions Tls { get; set; } = new();
+
     /// <summary>The configuration path that error messages start with; the bound section's path, else <c>Mesh</c>.</summary>
     internal string ConfigurationPath { get; set; } = SectionName;
 
@@ -82,6 +85,13 @@ public sealed class MeshServiceOptions : MeshRequestPolicyOptions
     /// Kestrel port that serves both REST and gRPC needs).
     /// </summary>
     public UpstreamProtocol Protocol { get; set; } = UpstreamProtocol.Auto;
+
+    /// <summary>
+    /// TLS (or mutual TLS) towards the service's endpoints, with certificates from <see cref="MeshOptions.Tls"/>;
+    /// <see langword="null"/> is plaintext. It applies to every request sent to these endpoints, including
+    /// those that other services' routes send here.
+    /// </summary>
+    public MeshServiceTlsOptions? Tls { get; set; }
 
     /// <summary>Weights of localities (zones) by zone name; a zone not listed has weight 1.</summary>
     public IDictionary<string, MeshLocalityOptions> Localities { get; } = new Dictionary<string, MeshLocalityOptions>(StringComparer.Ordinal);

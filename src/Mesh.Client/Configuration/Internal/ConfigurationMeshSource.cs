@@ -8,8 +8,8 @@ namespace Mesh.Client.Configuration.Internal;
 
 /// <summary>
 /// The appsettings.json source: builds a snapshot from <see cref="MeshOptions"/> at start and again on
-/// every configuration reload. An invalid reload is logged and changes nothing: the last good
-/// configuration stays in force.
+/// every configuration reload, registering its certificate providers in the runtime's store first. An
+/// invalid reload is logged and changes nothing: the last good configuration stays in force.
 /// </summary>
 internal sealed partial class ConfigurationMeshSource : IDisposable
 {
@@ -74,6 +74,13 @@ internal sealed partial class ConfigurationMeshSource : IDisposable
         if (compilation.Snapshot is null)
         {
             throw new OptionsValidationException(Options.DefaultName, typeof(MeshOptions), compilation.Errors.Select(e => e.ToString()));
+        }
+
+        // Providers first, so that no published cluster names a provider the store does not have yet. A
+        // provider whose settings changed is replaced; one that is unchanged keeps its loaded certificates.
+        foreach (var (name, settings) in compilation.CertificateProviders)
+        {
+            runtime.Certificates.Register(name, settings);
         }
 
         runtime.Publish(compilation.Snapshot);

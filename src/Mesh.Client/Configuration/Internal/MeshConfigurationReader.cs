@@ -12,10 +12,14 @@ namespace Mesh.Client.Configuration.Internal;
 /// </summary>
 internal static class MeshConfigurationReader
 {
-    private static readonly string[] RootKeys = ["Services", "Xds"];
+    private static readonly string[] RootKeys = ["Services", "Xds", "Tls"];
+    private static readonly string[] TlsKeys = ["CertificateProviders"];
+    private static readonly string[] CertificateProviderKeys = ["CertificateFile", "PrivateKeyFile", "CaCertificateFile", "RefreshInterval"];
+    private static readonly string[] ServiceTlsKeys = ["CertificateProvider", "CertificateName", "RootCertificateProvider", "RootCertificateName", "UseSystemRoots", "SubjectAltNames", "Sni"];
+    private static readonly string[] SubjectAltNameKeys = ["Type", "Exact", "Prefix", "Suffix", "Contains", "Regex", "IgnoreCase"];
     private static readonly string[] XdsKeys = ["Bootstrap", "HttpHosts", "ConfigWaitTimeout"];
     private static readonly string[] PolicyKeys = ["Timeout", "MaxStreamDuration", "GrpcTimeoutHeaderMax", "Retry", "Hedging", "Fault"];
-    private static readonly string[] ServiceKeys = ["Hosts", "Endpoints", "LoadBalancing", "Localities", "Routes", "Protocol", "MaxRequests", "OutlierDetection", .. PolicyKeys];
+    private static readonly string[] ServiceKeys = ["Hosts", "Endpoints", "LoadBalancing", "Localities", "Routes", "Protocol", "MaxRequests", "OutlierDetection", "Tls", .. PolicyKeys];
     private static readonly string[] RetryKeys = ["RetryOn", "NumRetries", "BaseInterval", "MaxInterval", "PerTryTimeout", "RetriableStatusCodes", "RetryNonIdempotent"];
     private static readonly string[] HedgingKeys = ["MaxHedgedAttempts", "Delay"];
     private static readonly string[] FaultKeys = ["Delay", "Abort", "MaxActiveFaults"];
@@ -49,6 +53,22 @@ internal static class MeshConfigurationReader
             options.Xds.ConfigWaitTimeout = ReadTimeSpan(xds, "ConfigWaitTimeout", options.Xds.ConfigWaitTimeout, errors);
         }
 
+        var tls = section.GetSection("Tls");
+        if (tls.Exists())
+        {
+            CheckKeys(tls, TlsKeys, errors);
+            foreach (var providerSection in tls.GetSection("CertificateProviders").GetChildren())
+            {
+                if (!options.Tls.CertificateProviders.TryGetValue(providerSection.Key, out var provider))
+                {
+                    provider = new MeshCertificateProviderOptions();
+                    options.Tls.CertificateProviders[providerSection.Key] = provider;
+                }
+
+                ReadCertificateProvider(providerSection, provider, errors);
+            }
+        }
+
         foreach (var serviceSection in section.GetSection("Services").GetChildren())
         {
             if (!options.Services.TryGetValue(serviceSection.Key, out var service))
@@ -59,6 +79,59 @@ internal static class MeshConfigurationReader
 
             ReadService(serviceSection, service, errors);
         }
+    }
+
+    private static void ReadCertificateProvider(IConfigurationSection section, MeshCertificateProviderOptions provider, List<MeshConfigurationError> errors)
+    {
+        CheckKeys(section, CertificateProviderKeys, errors);
+        provider.CertificateFile = section["CertificateFile"] ?? provider.CertificateFile;
+        provider.PrivateKeyFile = section["PrivateKeyFile"] ?? provider.PrivateKeyFile;
+        provider.CaCertificateFile = section["CaCertificateFile"] ?? provider.CaCertificateFile;
+        provider.RefreshInterval = ReadOptionalTimeSpan(section, "RefreshInterval", errors) ?? provider.RefreshInterval;
+    }
+
+    private static MeshServiceTlsOptions ReadServiceTls(IConfigurationSection section, MeshServiceTlsOptions? existing, List<MeshConfigurationError> errors)
+    {
+        CheckKeys(section, ServiceTlsKeys, errors);
+        var tls = existing ?? new MeshServiceTlsOptions();
+        tls.CertificateProvider = section["CertificateProvider"] ?? tls.CertificateProvider;
+        tls.CertificateName = section["CertificateName"] ?? tls.CertificateName;
+        tls.RootCertificateProvider = section["RootCertificateProvider"] ?? tls.RootCertificateProvider;
+        tls.RootCertificateName = section["RootCertificateName"] ?? tls.RootCertificateName;
+        tls.UseSystemRoots = ReadBool(section, "UseSystemRoots", tls.UseSystemRoots, errors);
+        tls.Sni = section["Sni"] ?? tls.Sni;
+
+        var names = section.GetSection("SubjectAltNames");
+        if (names.Value is { Length: > 0 } single)
+        {
+            // A lone string would otherwise be read as an empty list, which accepts any server name.
+            errors.Add(new MeshConfigurationError(names.Path, single, "expected a list, e.g. [ \"spiffe://cluster.local/ns/default/sa/echo\" ]"));
+        }
+
+        foreach (var nameSection in names.GetChildren())
+        {
+            var match = new MeshSubjectAltNameOptions();
+            if (nameSection.Value is { } exact)
+            {
+                // The shorthand: an exact match of a SAN of any type (a SPIFFE ID, a DNS name).
+                match.Exact = exact;
+            }
+            else
+            {
+                CheckKeys(nameSection, SubjectAltNameKeys, errors);
+                match.Type = ReadEnum(nameSection, "Type", match.Type, errors);
+                match.Exact = nameSection["Exact"];
+                match.Prefix = nameSection["Prefix"];
+                match.Suffix = nameSection["Suffix"];
+                match.Contains = nameSection["Contains"];
+                match.Regex = nameSection["Regex"];
+                match.IgnoreCase = ReadBool(nameSection, "IgnoreCase", false, errors);
+            }
+
+            tls.SubjectAltNames.Add(match);
+        }
+
+        return tls;
     }
 
     private static void ReadService(IConfigurationSection section, MeshServiceOptions service, List<MeshConfigurationError> errors)
@@ -102,6 +175,12 @@ internal static class MeshConfigurationReader
             service.OutlierDetection = od;
         }
         service.Protocol = ReadEnum(section, "Protocol", service.Protocol, errors);
+        var tls = section.GetSection("Tls");
+        if (tls.Exists())
+        {
+            service.Tls = ReadServiceTls(tls, service.Tls, errors);
+        }
+
         foreach (var host in section.GetSection("Hosts").GetChildren())
         {
             service.Hosts.Add(host.Value ?? string.Empty);

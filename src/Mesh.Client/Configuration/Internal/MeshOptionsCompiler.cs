@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using System.Globalization;
 using Mesh.Client.Model;
 using Mesh.Client.Routing.Internal;
+using Mesh.Client.Security.Internal;
 
 namespace Mesh.Client.Configuration.Internal;
 
@@ -20,6 +21,7 @@ internal static class MeshOptionsCompiler
         var root = options.ConfigurationPath + ":Services";
         var clusters = new Dictionary<string, MeshCluster>(StringComparer.OrdinalIgnoreCase);
         var hashHeaders = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        var certificateProviders = CompileCertificateProviders(options, errors);
 
         foreach (var (name, service) in options.Services)
         {
@@ -41,11 +43,17 @@ internal static class MeshOptionsCompiler
             if (service.Endpoints.Count > 0)
             {
                 // Endpoints are checked even when the policy is invalid, so that one pass reports everything.
+                var tls = service.Tls is null ? null : CompileTls(service.Tls, path + ":Tls", options, errors);
                 var cluster = CompileCluster(name, service, policy ?? RoundRobinPolicy.Instance, path, errors);
                 if (cluster is not null && policy is not null)
                 {
-                    clusters[name] = cluster;
+                    clusters[name] = cluster with { Tls = tls };
                 }
+            }
+            else if (service.Tls is not null)
+            {
+                // Requests this router sends elsewhere use the TLS settings of the services they go to.
+                errors.Add(new(path + ":Tls", null, "Tls applies to the service's own Endpoints and it has none; set Tls on the services its routes go to"));
             }
         }
 
@@ -142,7 +150,186 @@ internal static class MeshOptionsCompiler
             Services = services.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase),
             Clusters = clusters.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase),
         };
-        return new MeshCompilation(snapshot, errors);
+        return new MeshCompilation(snapshot, errors) { CertificateProviders = certificateProviders };
+    }
+
+    /// <summary>
+    /// Checks <c>Tls:CertificateProviders</c> and turns each into <c>file_watcher</c> settings. The files are
+    /// not looked at: they may be written after start-up, and a missing file fails the calls that need it.
+    /// </summary>
+    private static Dictionary<string, FileWatcherSettings> CompileCertificateProviders(MeshOptions options, List<MeshConfigurationError> errors)
+    {
+        var result = new Dictionary<string, FileWatcherSettings>(StringComparer.Ordinal);
+        foreach (var (name, provider) in options.Tls.CertificateProviders)
+        {
+            var path = $"{options.ConfigurationPath}:Tls:CertificateProviders:{name}";
+            var count = errors.Count;
+            if (string.IsNullOrWhiteSpace(name))
+            {
+                errors.Add(new(path, name, "certificate provider name is empty"));
+                continue;
+            }
+
+            string? File(string? value, string key)
+            {
+                if (value is not null && string.IsNullOrWhiteSpace(value))
+                {
+                    errors.Add(new($"{path}:{key}", value, "file path is empty"));
+                    return null;
+                }
+
+                return value;
+            }
+
+            var certificate = File(provider.CertificateFile, "CertificateFile");
+            var key = File(provider.PrivateKeyFile, "PrivateKeyFile");
+            var ca = File(provider.CaCertificateFile, "CaCertificateFile");
+            if (certificate is not null && key is null && provider.PrivateKeyFile is null)
+            {
+                errors.Add(new(path + ":CertificateFile", certificate, "PrivateKeyFile is not set; a certificate needs its private key (set both or neither)"));
+            }
+            else if (key is not null && certificate is null && provider.CertificateFile is null)
+            {
+                errors.Add(new(path + ":PrivateKeyFile", key, "CertificateFile is not set; a private key needs its certificate (set both or neither)"));
+            }
+            else if (provider.CertificateFile is null && provider.PrivateKeyFile is null && provider.CaCertificateFile is null)
+            {
+                errors.Add(new(path, null, "certificate provider has neither CertificateFile (with PrivateKeyFile) nor CaCertificateFile"));
+            }
+
+            if (provider.RefreshInterval is { } refresh && refresh <= TimeSpan.Zero)
+            {
+                errors.Add(new(path + ":RefreshInterval", refresh.ToString(), "must be positive"));
+            }
+
+            if (errors.Count == count)
+            {
+                result[name] = new FileWatcherSettings(certificate, key, ca, provider.RefreshInterval ?? FileWatcherSettings.DefaultRefreshInterval);
+            }
+        }
+
+        return result;
+    }
+
+    private static MeshClusterTls CompileTls(MeshServiceTlsOptions tls, string path, MeshOptions options, List<MeshConfigurationError> errors)
+    {
+        var providers = options.Tls.CertificateProviders;
+        var providersPath = options.ConfigurationPath + ":Tls:CertificateProviders";
+
+        CertificateProviderReference? Reference(string? instance, string? certificateName, string key, string nameKey, bool roots)
+        {
+            if (instance is null)
+            {
+                if (certificateName is not null)
+                {
+                    errors.Add(new($"{path}:{nameKey}", certificateName, $"{nameKey} needs {key}"));
+                }
+
+                return null;
+            }
+
+            if (!providers.TryGetValue(instance, out var provider))
+            {
+                var known = providers.Count == 0 ? "none are configured" : "known: " + string.Join(", ", providers.Keys.Order(StringComparer.Ordinal));
+                errors.Add(new($"{path}:{key}", instance, $"no certificate provider of this name in {providersPath} ({known})"));
+                return null;
+            }
+
+            if (roots && provider.CaCertificateFile is null)
+            {
+                errors.Add(new($"{path}:{key}", instance, $"certificate provider '{instance}' has no CaCertificateFile to verify servers with"));
+            }
+            else if (!roots && provider.CertificateFile is null)
+            {
+                errors.Add(new($"{path}:{key}", instance, $"certificate provider '{instance}' has no CertificateFile to present"));
+            }
+
+            return new CertificateProviderReference(instance, certificateName ?? string.Empty);
+        }
+
+        var identity = Reference(tls.CertificateProvider, tls.CertificateName, "CertificateProvider", "CertificateName", roots: false);
+        var rootsReference = Reference(tls.RootCertificateProvider, tls.RootCertificateName, "RootCertificateProvider", "RootCertificateName", roots: true);
+        if (tls.RootCertificateProvider is null && !tls.UseSystemRoots)
+        {
+            errors.Add(new(path, null, "set RootCertificateProvider or UseSystemRoots: TLS must verify the server"));
+        }
+        else if (tls.RootCertificateProvider is not null && tls.UseSystemRoots)
+        {
+            errors.Add(new(path + ":UseSystemRoots", "true", "set RootCertificateProvider or UseSystemRoots, not both"));
+        }
+
+        if (tls.Sni is { } sni && (sni.Length == 0 || sni.Any(c => char.IsWhiteSpace(c) || c is '/' or '?' or '#' or '@' or ':')))
+        {
+            errors.Add(new(path + ":Sni", sni, "expected a host name"));
+        }
+
+        var names = new List<SubjectAltNameMatch>(tls.SubjectAltNames.Count);
+        for (var i = 0; i < tls.SubjectAltNames.Count; i++)
+        {
+            if (CompileSubjectAltName(tls.SubjectAltNames[i], $"{path}:SubjectAltNames:{i}", errors) is { } match)
+            {
+                names.Add(match);
+            }
+        }
+
+        return new MeshClusterTls
+        {
+            Identity = identity,
+            Roots = rootsReference,
+            UseSystemRoots = tls.UseSystemRoots,
+            SubjectAltNames = names,
+            Sni = tls.Sni,
+        };
+    }
+
+    private static SubjectAltNameMatch? CompileSubjectAltName(MeshSubjectAltNameOptions options, string path, List<MeshConfigurationError> errors)
+    {
+        if (options is null)
+        {
+            errors.Add(new(path, null, "subject alternative name is missing"));
+            return null;
+        }
+
+        var count = errors.Count;
+        if (!Enum.IsDefined(options.Type))
+        {
+            errors.Add(new(path + ":Type", options.Type.ToString(), $"unknown subject alternative name type; expected one of {string.Join(", ", Enum.GetNames<SubjectAltNameType>())}"));
+        }
+
+        var kinds = new (StringMatchKind Kind, string? Value)[]
+        {
+            (StringMatchKind.Exact, options.Exact),
+            (StringMatchKind.Prefix, options.Prefix),
+            (StringMatchKind.Suffix, options.Suffix),
+            (StringMatchKind.Contains, options.Contains),
+            (StringMatchKind.Regex, options.Regex),
+        }.Where(k => k.Value is not null).ToArray();
+        if (kinds.Length != 1)
+        {
+            var found = kinds.Length == 0 ? "none is set" : "found " + string.Join(" and ", kinds.Select(k => k.Kind));
+            errors.Add(new(path, null, $"set exactly one of Exact, Prefix, Suffix, Contains and Regex; {found}"));
+            return null;
+        }
+
+        var (kind, value) = kinds[0];
+        if (value!.Length == 0)
+        {
+            errors.Add(new(path, value, "subject alternative name is empty"));
+        }
+        else if (kind == StringMatchKind.Regex)
+        {
+            if (RegexFactory.Validate(value) is { } regexError)
+            {
+                errors.Add(new(path + ":Regex", value, "invalid regular expression: " + regexError));
+            }
+
+            if (options.IgnoreCase)
+            {
+                errors.Add(new(path + ":IgnoreCase", "true", "IgnoreCase does not apply to Regex; write (?i) in the pattern"));
+            }
+        }
+
+        return errors.Count > count ? null : new SubjectAltNameMatch { Type = options.Type, Kind = kind, Value = value, IgnoreCase = options.IgnoreCase };
     }
 
     private static LoadBalancingPolicy? CompilePolicy(MeshLoadBalancingOptions lb, string path, List<MeshConfigurationError> errors)
@@ -888,4 +1075,8 @@ internal static class MeshOptionsCompiler
 }
 
 /// <summary>The result of compiling options: a snapshot, or the errors that prevent one.</summary>
-internal sealed record MeshCompilation(MeshSnapshot? Snapshot, IReadOnlyList<MeshConfigurationError> Errors);
+internal sealed record MeshCompilation(MeshSnapshot? Snapshot, IReadOnlyList<MeshConfigurationError> Errors)
+{
+    /// <summary>The <c>file_watcher</c> settings of each valid certificate provider, by instance name; registered before the snapshot is published.</summary>
+    public IReadOnlyDictionary<string, FileWatcherSettings> CertificateProviders { get; init; } = new Dictionary<string, FileWatcherSettings>(StringComparer.Ordinal);
+}
