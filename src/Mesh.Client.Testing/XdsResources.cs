@@ -7,6 +7,7 @@ using Envoy.Config.Route.V3;
 using Envoy.Extensions.Filters.Http.Router.V3;
 using Envoy.Extensions.Filters.Network.HttpConnectionManager.V3;
 using Envoy.Extensions.LoadBalancingPolicies.PickFirst.V3;
+using Envoy.Extensions.TransportSockets.Tls.V3;
 using Google.Protobuf.WellKnownTypes;
 using LoadBalancingPolicyNames = Mesh.Client.Model.LoadBalancingPolicyNames;
 
@@ -22,6 +23,11 @@ public static class XdsResources
 {
     /// <summary>The name of the terminal router HTTP filter.</summary>
     public const string RouterFilterName = "envoy.filters.http.router";
+
+    /// <summary>The certificate provider instance Istio's TLS configuration names (<see cref="IstioUpstreamTls"/>).</summary>
+    public const string IstioCertificateProvider = "default";
+
+    private const string TlsTransportSocketName = "envoy.transport_sockets.tls";
 
     /// <summary>
     /// A client-side Listener: an <c>ApiListener</c> holding an <c>HttpConnectionManager</c> that fetches the route
@@ -196,8 +202,12 @@ public static class XdsResources
     /// Say in <c>typed_extension_protocol_options</c> that the cluster speaks HTTP/2, as Istio does for gRPC
     /// ports; the HttpClient front door then uses cleartext HTTP/2 towards it.
     /// </param>
+    /// <param name="upstreamTls">
+    /// The cluster's TLS: the <c>transport_socket</c>'s typed config (<c>envoy.transport_sockets.tls</c>), e.g. from
+    /// <see cref="UpstreamTls"/> or <see cref="IstioUpstreamTls"/>; <see langword="null"/> for plaintext.
+    /// </param>
     /// <returns>The packed <c>envoy.config.cluster.v3.Cluster</c>.</returns>
-    public static Any Cluster(string name, string? edsServiceName = null, string lbPolicy = LoadBalancingPolicyNames.RoundRobin, bool http2 = false)
+    public static Any Cluster(string name, string? edsServiceName = null, string lbPolicy = LoadBalancingPolicyNames.RoundRobin, bool http2 = false, Any? upstreamTls = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         var cluster = new Cluster
@@ -267,7 +277,87 @@ public static class XdsResources
                 });
         }
 
+        if (upstreamTls is not null)
+        {
+            cluster.TransportSocket = new TransportSocket { Name = TlsTransportSocketName, TypedConfig = upstreamTls };
+        }
+
         return Any.Pack(cluster);
+    }
+
+    /// <summary>
+    /// A TLS configuration for <see cref="Cluster"/> in the current form (gRFC A29): the client certificate from
+    /// the bootstrap's certificate provider <paramref name="identityInstance"/>
+    /// (<c>tls_certificate_provider_instance</c>), the roots from <paramref name="rootInstance"/>
+    /// (<c>validation_context.ca_certificate_provider_instance</c>), and the server's acceptable names as exact
+    /// <c>match_subject_alt_names</c>.
+    /// </summary>
+    /// <param name="identityInstance">The identity's provider instance; <see langword="null"/> for TLS without a client certificate.</param>
+    /// <param name="rootInstance">The provider instance of the CA certificates that verify the server.</param>
+    /// <param name="subjectAltNames">Names one of which the server certificate must carry (SPIFFE IDs, DNS names); none accepts any.</param>
+    /// <returns>The packed <c>envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext</c>.</returns>
+    public static Any UpstreamTls(string? identityInstance, string rootInstance, params string[] subjectAltNames)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(rootInstance);
+        ArgumentNullException.ThrowIfNull(subjectAltNames);
+        var validation = new CertificateValidationContext
+        {
+            CaCertificateProviderInstance = new CertificateProviderPluginInstance { InstanceName = rootInstance },
+        };
+        validation.MatchSubjectAltNames.Add(ExactMatchers(subjectAltNames));
+        var common = new CommonTlsContext { ValidationContext = validation };
+        if (identityInstance is not null)
+        {
+            common.TlsCertificateProviderInstance = new CertificateProviderPluginInstance { InstanceName = identityInstance };
+        }
+
+        return Any.Pack(new UpstreamTlsContext { CommonTlsContext = common });
+    }
+
+    /// <summary>
+    /// The TLS configuration Istio sends proxyless gRPC clients for a mutual-TLS cluster: the client certificate
+    /// from provider instance <c>default</c> (certificate <c>default</c>, in the deprecated
+    /// <c>tls_certificate_certificate_provider_instance</c>), a <c>combined_validation_context</c> whose
+    /// <c>default_validation_context</c> lists the server's SPIFFE IDs as exact <c>match_subject_alt_names</c>
+    /// and whose deprecated <c>validation_context_certificate_provider_instance</c> names the roots (instance
+    /// <c>default</c>, certificate <c>ROOTCA</c>). The bootstrap Istio's agent writes declares <c>default</c>.
+    /// </summary>
+    /// <param name="subjectAltNames">The server's identities, e.g. <c>spiffe://cluster.local/ns/default/sa/echo</c>.</param>
+    /// <returns>The packed <c>envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext</c>.</returns>
+    public static Any IstioUpstreamTls(params string[] subjectAltNames)
+    {
+        ArgumentNullException.ThrowIfNull(subjectAltNames);
+        var defaults = new CertificateValidationContext();
+        defaults.MatchSubjectAltNames.Add(ExactMatchers(subjectAltNames));
+        return Any.Pack(new UpstreamTlsContext
+        {
+            CommonTlsContext = new CommonTlsContext
+            {
+                TlsCertificateCertificateProviderInstance = new CommonTlsContext.Types.CertificateProviderInstance
+                {
+                    InstanceName = IstioCertificateProvider,
+                    CertificateName = "default",
+                },
+                CombinedValidationContext = new CommonTlsContext.Types.CombinedCertificateValidationContext
+                {
+                    DefaultValidationContext = defaults,
+                    ValidationContextCertificateProviderInstance = new CommonTlsContext.Types.CertificateProviderInstance
+                    {
+                        InstanceName = IstioCertificateProvider,
+                        CertificateName = "ROOTCA",
+                    },
+                },
+            },
+        });
+    }
+
+    private static IEnumerable<Envoy.Type.Matcher.V3.StringMatcher> ExactMatchers(string[] names)
+    {
+        foreach (var name in names)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(name, nameof(names));
+            yield return new Envoy.Type.Matcher.V3.StringMatcher { Exact = name };
+        }
     }
 
     /// <summary>

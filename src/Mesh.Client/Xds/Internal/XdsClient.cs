@@ -49,6 +49,7 @@ internal sealed partial class XdsClient : IAsyncDisposable, IDisposable
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(120);
 
     private readonly XdsBootstrap _bootstrap;
+    private readonly XdsDecodeContext _decodeContext;
     private readonly ILogger _logger;
     private readonly ILoggerFactory _loggerFactory;
     private readonly TimeProvider _time;
@@ -65,6 +66,7 @@ internal sealed partial class XdsClient : IAsyncDisposable, IDisposable
     public XdsClient(XdsBootstrap bootstrap, ILoggerFactory loggerFactory, TimeProvider time, MeshRandom random)
     {
         _bootstrap = bootstrap;
+        _decodeContext = XdsDecodeContext.For(bootstrap);
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<XdsClient>();
         _time = time;
@@ -391,7 +393,7 @@ internal sealed partial class XdsClient : IAsyncDisposable, IDisposable
         for (var i = 0; i < response.Resources.Count; i++)
         {
             var raw = response.Resources[i];
-            var result = XdsResourceDecoder.Decode(response.TypeUrl, raw);
+            var result = XdsResourceDecoder.Decode(response.TypeUrl, raw, _decodeContext);
             if (result.Name is { } decodedName && !seen.Add(decodedName))
             {
                 errors.Add($"resource '{decodedName}': appears more than once in the response");

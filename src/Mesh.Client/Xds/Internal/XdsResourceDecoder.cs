@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using Envoy.Config.Cluster.V3;
 using Envoy.Config.Core.V3;
 using Envoy.Config.Endpoint.V3;
@@ -38,15 +39,25 @@ internal static class XdsResourceDecoder
             UdpaTypedStruct.Descriptor)));
 
     /// <summary>
+    /// Decodes one resource of a DiscoveryResponse for a client whose bootstrap declares no certificate
+    /// providers (<see cref="XdsDecodeContext.Empty"/>).
+    /// </summary>
+    /// <param name="typeUrl">The response's <c>type_url</c>; a resource of another type is invalid.</param>
+    /// <param name="resource">The resource as the response carries it.</param>
+    public static XdsDecodeResult Decode(string typeUrl, Any resource) => Decode(typeUrl, resource, XdsDecodeContext.Empty);
+
+    /// <summary>
     /// Decodes one resource of a DiscoveryResponse. <paramref name="resource"/> may be wrapped in
     /// <c>envoy.service.discovery.v3.Resource</c>; the wrapper's <c>name</c> wins when set.
     /// </summary>
     /// <param name="typeUrl">The response's <c>type_url</c>; a resource of another type is invalid.</param>
     /// <param name="resource">The resource as the response carries it.</param>
-    public static XdsDecodeResult Decode(string typeUrl, Any resource)
+    /// <param name="context">What validity depends on besides the resource: the client's bootstrap.</param>
+    public static XdsDecodeResult Decode(string typeUrl, Any resource, XdsDecodeContext context)
     {
         ArgumentNullException.ThrowIfNull(typeUrl);
         ArgumentNullException.ThrowIfNull(resource);
+        ArgumentNullException.ThrowIfNull(context);
 
         string? wrapperName = null;
         if (resource.TypeUrl == XdsTypeUrls.Resource)
@@ -79,7 +90,7 @@ internal static class XdsResourceDecoder
         {
             XdsTypeUrls.Listener => Decode(resource, Listener.Parser, wrapperName, l => l.Name, XdsListenerDecoder.Decode),
             XdsTypeUrls.RouteConfiguration => Decode(resource, RouteConfiguration.Parser, wrapperName, r => r.Name, XdsRouteDecoder.Decode),
-            XdsTypeUrls.Cluster => Decode(resource, Cluster.Parser, wrapperName, c => c.Name, XdsClusterDecoder.Decode),
+            XdsTypeUrls.Cluster => Decode(resource, Cluster.Parser, wrapperName, c => c.Name, (c, errors) => XdsClusterDecoder.Decode(c, context, errors)),
             XdsTypeUrls.ClusterLoadAssignment => Decode(resource, ClusterLoadAssignment.Parser, wrapperName, c => c.ClusterName, XdsEndpointDecoder.Decode),
             _ => XdsDecodeResult.Invalid(wrapperName, $"unsupported resource type \"{typeUrl}\""),
         };
@@ -281,6 +292,36 @@ internal static class XdsResourceDecoder
         var original = field is null ? null : (OriginalNameAttribute?)System.Attribute.GetCustomAttribute(field, typeof(OriginalNameAttribute));
         return original?.Name ?? Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture).ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
+}
+
+/// <summary>
+/// What the validity of a resource depends on besides the resource itself, taken from the client's bootstrap:
+/// a Cluster's TLS may only name certificate provider instances the bootstrap declares (gRFC A29), as in
+/// gRPC's decode context.
+/// </summary>
+internal sealed class XdsDecodeContext
+{
+    private XdsDecodeContext(FrozenSet<string> certificateProviders)
+    {
+        CertificateProviders = certificateProviders;
+    }
+
+    /// <summary>A bootstrap without certificate providers: TLS that names a provider instance is invalid.</summary>
+    public static XdsDecodeContext Empty { get; } = new(FrozenSet<string>.Empty);
+
+    /// <summary>The names of the bootstrap's <c>certificate_providers</c>.</summary>
+    public FrozenSet<string> CertificateProviders { get; }
+
+    /// <summary>The context of a client with <paramref name="bootstrap"/>.</summary>
+    public static XdsDecodeContext For(XdsBootstrap bootstrap)
+    {
+        ArgumentNullException.ThrowIfNull(bootstrap);
+        return ForCertificateProviders(bootstrap.CertificateProviders.Keys);
+    }
+
+    /// <summary>A context whose bootstrap declares the certificate provider instances <paramref name="names"/>.</summary>
+    public static XdsDecodeContext ForCertificateProviders(IEnumerable<string> names) =>
+        new(names.ToFrozenSet(StringComparer.Ordinal));
 }
 
 /// <summary>An extension's configuration: its type name (without the URL prefix) and either its bytes or a TypedStruct's value.</summary>

@@ -167,6 +167,9 @@ internal sealed record XdsClusterUpdate : XdsResourceUpdate
 
     /// <summary>Outlier detection (gRFC A50), when the cluster configures it.</summary>
     public OutlierDetectionPolicy? OutlierDetection { get; init; }
+
+    /// <summary>TLS towards the endpoints (gRFC A29, from <c>transport_socket</c>); <see langword="null"/> is plaintext.</summary>
+    public MeshClusterTls? Tls { get; init; }
 }
 
 /// <summary>A ClusterLoadAssignment, already in the mesh model.</summary>

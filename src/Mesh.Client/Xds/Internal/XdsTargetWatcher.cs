@@ -338,6 +338,11 @@ internal sealed class XdsTargetWatcher
                     // first leaf's (gRPC applies each leaf's to that leaf's priorities; the model has one per cluster).
                     MaxRequests = leaf?.MaxRequests ?? cluster.MaxRequests,
                     OutlierDetection = leaf is null ? cluster.OutlierDetection : leaf.OutlierDetection,
+
+                    // TLS belongs to the endpoints, hence to the leaves: an aggregate cluster's own transport_socket
+                    // is not used. The model has one TLS setting per cluster, so an aggregate takes its first leaf's,
+                    // and Leaves leaves out the endpoints of leaves whose TLS differs (see there).
+                    Tls = leaf is null ? cluster.Tls : leaf.Tls,
                     Priorities = priorities,
                 };
         }
@@ -348,8 +353,9 @@ internal sealed class XdsTargetWatcher
 
     /// <summary>
     /// Collects the priorities of a cluster; an aggregate cluster lists its children's priorities in
-    /// order (gRFC A37). Returns the first leaf: its load-balancing policy and HTTP version serve the
-    /// whole aggregate, since the leaves hold the endpoints.
+    /// order (gRFC A37), leaving out leaves whose TLS differs from the first leaf's. Returns the first leaf:
+    /// its load-balancing policy, HTTP version and TLS serve the whole aggregate, since the leaves hold the
+    /// endpoints.
     /// </summary>
     private XdsClusterUpdate? Leaves(string name, int depth, HashSet<string> path, List<MeshPriority> priorities, List<string> errors)
     {
@@ -391,8 +397,20 @@ internal sealed class XdsTargetWatcher
                 XdsClusterUpdate? first = null;
                 foreach (var child in cluster.AggregateChildren)
                 {
-                    var childLeaf = Leaves(child, depth + 1, path, priorities, errors);
+                    var childPriorities = new List<MeshPriority>();
+                    var childLeaf = Leaves(child, depth + 1, path, childPriorities, errors);
                     first ??= childLeaf;
+                    if (childLeaf is not null && !SameTls(first!.Tls, childLeaf.Tls))
+                    {
+                        // gRPC gives each leaf's endpoints that leaf's TLS (gRFC A37); the model holds one TLS setting
+                        // for the whole aggregate (the first leaf's). Reaching this leaf's endpoints with another
+                        // leaf's settings could send plaintext where TLS was asked for, or trust the wrong roots, so
+                        // its endpoints are left out: failover to it is lost, security is not.
+                        errors.Add($"cluster '{child}' is left out of aggregate cluster '{name}': its TLS settings differ from those of its first cluster '{first.Name}'");
+                        continue;
+                    }
+
+                    priorities.AddRange(childPriorities);
                 }
 
                 path.Remove(name);
@@ -432,6 +450,13 @@ internal sealed class XdsTargetWatcher
             }
         }
     }
+
+    /// <summary>Whether two clusters' TLS settings are the same (the records compare their SAN lists by reference).</summary>
+    private static bool SameTls(MeshClusterTls? a, MeshClusterTls? b) =>
+        ReferenceEquals(a, b)
+        || (a is not null && b is not null
+            && a with { SubjectAltNames = Array.Empty<SubjectAltNameMatch>() } == b with { SubjectAltNames = Array.Empty<SubjectAltNameMatch>() }
+            && a.SubjectAltNames.SequenceEqual(b.SubjectAltNames));
 
     private static MeshCluster Failed(string name, string message) =>
         new() { Name = name, LoadBalancing = RoundRobinPolicy.Instance, Priorities = [], ErrorMessage = message };
