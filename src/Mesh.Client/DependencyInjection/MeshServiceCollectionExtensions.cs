@@ -79,7 +79,10 @@ public static partial class MeshServiceCollectionExtensions
         services.TryAddSingleton<ConfigurationMeshSource>();
         services.TryAddSingleton(sp =>
         {
-            var runtime = new MeshRuntime(sp.GetRequiredService<MeshRandom>(), sp.GetService<TimeProvider>() ?? TimeProvider.System);
+            var runtime = new MeshRuntime(sp.GetRequiredService<MeshRandom>(), sp.GetService<TimeProvider>() ?? TimeProvider.System)
+            {
+                LoggerFactory = sp.GetService<ILoggerFactory>(),
+            };
             sp.GetRequiredService<ConfigurationMeshSource>().Start(runtime);
             StartXds(sp, runtime);
             return runtime;
@@ -142,6 +145,15 @@ public static partial class MeshServiceCollectionExtensions
         if (bootstrap is null)
         {
             return;
+        }
+
+        // The bootstrap's certificate providers (gRFC A29), which clusters' TLS settings from xDS name.
+        foreach (var (name, provider) in bootstrap.CertificateProviders)
+        {
+            if (provider.FileWatcher is { } files)
+            {
+                runtime.Certificates.Register(name, new Mesh.Client.Security.Internal.FileWatcherSettings(files.CertificateFile, files.PrivateKeyFile, files.CaCertificateFile, files.RefreshInterval));
+            }
         }
 
         var loggerFactory = services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;

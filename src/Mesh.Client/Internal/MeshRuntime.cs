@@ -52,7 +52,10 @@ internal sealed class MeshRuntime : IAsyncDisposable, IDisposable
     /// Certificate provider instances (gRFC A29) that clusters' TLS settings name: the xDS bootstrap's and
     /// those of <c>Mesh:Tls:CertificateProviders</c>.
     /// </summary>
-    public Security.Internal.CertificateProviderStore Certificates => _certificates ??= new Security.Internal.CertificateProviderStore(_time);
+    public Security.Internal.CertificateProviderStore Certificates => _certificates ??= new Security.Internal.CertificateProviderStore(_time, LoggerFactory);
+
+    /// <summary>Where the runtime's own parts (certificate providers) log; set by <c>AddMesh</c> before first use.</summary>
+    public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; set; }
 
     private Security.Internal.CertificateProviderStore? _certificates;
 

@@ -5,6 +5,12 @@ namespace Mesh.Client.Internal;
 /// <summary>Deep equality for model records whose members are lists (records compare lists by reference).</summary>
 internal static class ModelEquality
 {
+    /// <summary>Equal TLS settings, the SAN matchers compared one by one.</summary>
+    public static bool TlsEquals(MeshClusterTls? a, MeshClusterTls? b) =>
+        ReferenceEquals(a, b) ||
+        (a is not null && b is not null && a.Identity == b.Identity && a.Roots == b.Roots && a.UseSystemRoots == b.UseSystemRoots &&
+         a.Sni == b.Sni && a.SubjectAltNames.SequenceEqual(b.SubjectAltNames));
+
     public static bool ClusterEquals(MeshCluster a, MeshCluster b)
     {
         if (ReferenceEquals(a, b))
@@ -12,7 +18,7 @@ internal static class ModelEquality
             return true;
         }
 
-        if (a.Name != b.Name || a.LoadBalancing != b.LoadBalancing || a.Protocol != b.Protocol || a.ErrorMessage != b.ErrorMessage || a.MaxRequests != b.MaxRequests || a.OutlierDetection != b.OutlierDetection || a.Priorities.Count != b.Priorities.Count)
+        if (a.Name != b.Name || a.LoadBalancing != b.LoadBalancing || a.Protocol != b.Protocol || a.ErrorMessage != b.ErrorMessage || a.MaxRequests != b.MaxRequests || a.OutlierDetection != b.OutlierDetection || !TlsEquals(a.Tls, b.Tls) || a.Priorities.Count != b.Priorities.Count)
         {
             return false;
         }

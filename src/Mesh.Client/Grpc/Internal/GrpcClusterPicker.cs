@@ -109,20 +109,31 @@ internal sealed class GrpcClusterPicker
     /// place every usable endpoint, ready or not, so that a key's endpoint does not move while connections
     /// come up (gRFC A42); a pick that lands on a failed endpoint goes to a table over the ready ones.
     /// </remarks>
-    public static GrpcClusterPicker Build(string service, ClusterRuntime cluster, IReadOnlyDictionary<string, MeshLoadBalancer.SubchannelEntry> subchannels, MeshRandom random)
+    public static GrpcClusterPicker Build(string service, ClusterRuntime cluster, IReadOnlyDictionary<string, MeshLoadBalancer.SubchannelEntry> subchannels, MeshRandom random, string? tlsUnavailable = null)
     {
+        if (cluster.Tls is not null && tlsUnavailable is not null)
+        {
+            // Fail closed: never plaintext to a cluster that asks for TLS.
+            return new GrpcClusterPicker(PickMode.Fail, null, [], [], [], null, [], [], PickResult.ForFailure(ControlPlaneStatus.Sanitize(new Status(StatusCode.Unavailable,
+                $"Mesh service '{service}': cluster '{cluster.Name}' requires TLS, but this channel cannot make mesh TLS connections: {tlsUnavailable}."))));
+        }
+
+        // The subchannel of an endpoint for this cluster: the one with the cluster's TLS settings (or none).
+        var suffix = cluster.Tls is { } tls ? "|tls" + tls.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) : string.Empty;
+        string KeyOf(EndpointState state) => suffix.Length == 0 ? state.Address : state.Address + suffix;
+
         string? lastError = null;
         var policy = cluster.Config.LoadBalancing;
         foreach (var priority in cluster.Priorities)
         {
-            var usable = ClusterRuntime.CollectCandidates(priority, s => s.IsUsable && subchannels.ContainsKey(s.Address));
+            var usable = ClusterRuntime.CollectCandidates(priority, s => s.IsUsable && subchannels.ContainsKey(KeyOf(s)));
             var ready = usable.Where(c => StateOf(c) == ConnectivityState.Ready).ToArray();
             var connecting = usable.Any(c => StateOf(c) is ConnectivityState.Connecting or ConnectivityState.Idle);
             foreach (var candidate in usable)
             {
                 if (StateOf(candidate) == ConnectivityState.TransientFailure)
                 {
-                    lastError = subchannels[candidate.State.Address].LastStatus.Detail;
+                    lastError = subchannels[KeyOf(candidate.State)].LastStatus.Detail;
                 }
             }
 
@@ -161,10 +172,10 @@ internal sealed class GrpcClusterPicker
         return new GrpcClusterPicker(PickMode.Fail, null, [], [], [], null, [], [], PickResult.ForFailure(ControlPlaneStatus.Sanitize(new Status(StatusCode.Unavailable, detail))));
 
         ConnectivityState StateOf(in PickCandidate candidate) =>
-            subchannels.TryGetValue(candidate.State.Address, out var entry) ? entry.State : ConnectivityState.Shutdown;
+            subchannels.TryGetValue(KeyOf(candidate.State), out var entry) ? entry.State : ConnectivityState.Shutdown;
 
         PickResult ResultFor(in PickCandidate candidate) =>
-            PickResult.ForSubchannel(subchannels[candidate.State.Address].Subchannel!, new EndpointCallTracker(candidate.State, cluster.State));
+            PickResult.ForSubchannel(subchannels[KeyOf(candidate.State)].Subchannel!, new EndpointCallTracker(candidate.State, cluster.State));
 
         PickResult[] ResultsFor(PickCandidate[] candidates)
         {

@@ -37,6 +37,7 @@ internal sealed partial class MeshLoadBalancer : LoadBalancer
     private ServiceRouteTable? _service;
     private MeshTable? _table;
     private string _version = string.Empty;
+    private string? _tlsUnavailable;
     private bool _disposed;
 
     public MeshLoadBalancer(IChannelControlHelper controller, MeshRandom random, ILogger<MeshLoadBalancer> logger)
@@ -85,11 +86,18 @@ internal sealed partial class MeshLoadBalancer : LoadBalancer
 
             _service = service;
             _table = table;
+            _tlsUnavailable = MeshLoadBalancingConfig.TlsUnavailable(state.LoadBalancingConfig);
             _version = table.Snapshot.Version;
             var wanted = new HashSet<string>(StringComparer.Ordinal);
             foreach (var address in state.Addresses ?? [])
             {
+                // An endpoint whose TLS settings change gets a new subchannel: its connections are made anew.
                 var key = AddressKey(address.EndPoint.Host, address.EndPoint.Port);
+                if (address.Attributes.TryGetValue(MeshGrpcTls.TlsAttribute, out var tls))
+                {
+                    key += "|tls" + tls.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
+
                 wanted.Add(key);
                 if (!_subchannels.ContainsKey(key))
                 {
@@ -215,7 +223,7 @@ internal sealed partial class MeshLoadBalancer : LoadBalancer
                     var cluster = route.Clusters[c];
                     if (!clusterPickers.TryGetValue(cluster, out var clusterPicker))
                     {
-                        clusterPicker = GrpcClusterPicker.Build(_service.Name, cluster, _subchannels, _random);
+                        clusterPicker = GrpcClusterPicker.Build(_service.Name, cluster, _subchannels, _random, _tlsUnavailable);
                         clusterPickers[cluster] = clusterPicker;
                     }
 
@@ -230,7 +238,7 @@ internal sealed partial class MeshLoadBalancer : LoadBalancer
                 {
                     if (!clusterPickers.ContainsKey(cluster))
                     {
-                        clusterPickers[cluster] = GrpcClusterPicker.Build(_service.Name, cluster, _subchannels, _random);
+                        clusterPickers[cluster] = GrpcClusterPicker.Build(_service.Name, cluster, _subchannels, _random, _tlsUnavailable);
                     }
                 }
             }
@@ -267,6 +275,9 @@ internal sealed partial class MeshLoadBalancer : LoadBalancer
     internal sealed class SubchannelEntry(string key, BalancerAddress address)
     {
         public string Key { get; } = key;
+
+        /// <summary>The TLS settings connections to this endpoint use; null for cleartext.</summary>
+        public Security.Internal.ClusterTlsConnector? Tls { get; } = address.Attributes.TryGetValue(MeshGrpcTls.TlsAttribute, out var tls) ? tls : null;
 
         public BalancerAddress Address { get; } = address;
 

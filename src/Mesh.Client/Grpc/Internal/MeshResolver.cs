@@ -15,7 +15,7 @@ internal sealed class MeshResolverFactory(MeshRuntime runtime) : ResolverFactory
     public override string Name => MeshGrpc.Scheme;
 
     public override Resolver Create(ResolverOptions options) =>
-        new MeshResolver(TargetName(options.Address), runtime, options.LoggerFactory.CreateLogger<MeshResolver>());
+        new MeshResolver(TargetName(options.Address), runtime, options.LoggerFactory.CreateLogger<MeshResolver>(), MeshGrpcTls.Prepare(options.ChannelOptions));
 
     /// <summary>
     /// <c>xds:///catalog</c> names <c>catalog</c>. A target with an authority, <c>xds://corp/catalog</c>, keeps
@@ -61,11 +61,14 @@ internal sealed partial class MeshResolver : Resolver
     private ServiceRouteTable? _lastService;
     private ClusterRuntime[] _lastClusters = [];
 
-    public MeshResolver(string name, MeshRuntime runtime, ILogger<MeshResolver> logger)
+    private readonly string? _tlsUnavailable;
+
+    public MeshResolver(string name, MeshRuntime runtime, ILogger<MeshResolver> logger, string? tlsUnavailable = null)
     {
         _name = name;
         _runtime = runtime;
         _logger = logger;
+        _tlsUnavailable = tlsUnavailable;
     }
 
     public override void Start(Action<ResolverResult> listener)
@@ -197,19 +200,50 @@ internal sealed partial class MeshResolver : Resolver
         _lastService = service;
         _lastClusters = clusters;
 
+        // One address per endpoint. The channel's connection pool knows an endpoint by host and port only, so
+        // an endpoint that two clusters reach with different TLS settings gets one of them: TLS before
+        // plaintext, else the first cluster's; the other cluster's picker then leaves the endpoint out.
         var addresses = new List<BalancerAddress>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var state in clusters.SelectMany(c => c.AllEndpoints))
+        var byAddress = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var cluster in clusters)
         {
-            if (seen.Add(state.Address))
+            var tls = cluster.Tls;
+            if (tls is not null && _tlsUnavailable is not null)
             {
+                // The channel cannot secure connections: it gets no address of a TLS cluster (whose calls fail, saying why).
+                continue;
+            }
+
+            foreach (var state in cluster.AllEndpoints)
+            {
+                if (byAddress.TryGetValue(state.Address, out var index))
+                {
+                    if (tls is null || addresses[index].Attributes.TryGetValue(MeshGrpcTls.TlsAttribute, out _))
+                    {
+                        continue;
+                    }
+                }
+
                 var address = new BalancerAddress(state.Endpoint.Host, state.Endpoint.Port);
                 address.Attributes.Set(HostOverrideKey, XdsTargets.DataPlaneAuthority(_name));
-                addresses.Add(address);
+                if (tls is not null)
+                {
+                    address.Attributes.Set(MeshGrpcTls.TlsAttribute, tls);
+                }
+
+                if (byAddress.TryGetValue(state.Address, out index))
+                {
+                    addresses[index] = address;
+                }
+                else
+                {
+                    byAddress[state.Address] = addresses.Count;
+                    addresses.Add(address);
+                }
             }
         }
 
-        var serviceConfig = new ServiceConfig { LoadBalancingConfigs = { new MeshLoadBalancingConfig(table, service) } };
+        var serviceConfig = new ServiceConfig { LoadBalancingConfigs = { new MeshLoadBalancingConfig(table, service, _tlsUnavailable) } };
         Log.Resolved(_logger, _name, addresses.Count, table.Snapshot.Version);
         listener(ResolverResult.ForResult(addresses, serviceConfig, serviceConfigStatus: null));
     }
@@ -223,13 +257,26 @@ internal sealed class MeshLoadBalancingConfig : LoadBalancingConfig
 
     private const string PendingKey = "pending";
 
-    public MeshLoadBalancingConfig(MeshTable table, ServiceRouteTable service)
+    private const string TlsUnavailableKey = "tlsUnavailable";
+
+    public MeshLoadBalancingConfig(MeshTable table, ServiceRouteTable service, string? tlsUnavailable = null)
         : base(MeshGrpc.LoadBalancingPolicyName)
     {
         var inner = (IDictionary<string, object>)Inner[MeshGrpc.LoadBalancingPolicyName];
         inner[TableKey] = table;
         inner[ServiceKey] = service;
+        if (tlsUnavailable is not null)
+        {
+            inner[TlsUnavailableKey] = tlsUnavailable;
+        }
     }
+
+    /// <summary>Why the channel cannot make TLS connections to mesh endpoints, or null when it can.</summary>
+    public static string? TlsUnavailable(LoadBalancingConfig? config) =>
+        config is not null &&
+        config.Inner.TryGetValue(MeshGrpc.LoadBalancingPolicyName, out var value) &&
+        value is IDictionary<string, object> inner &&
+        inner.TryGetValue(TlsUnavailableKey, out var reason) ? reason as string : null;
 
     private MeshLoadBalancingConfig()
         : base(MeshGrpc.LoadBalancingPolicyName)

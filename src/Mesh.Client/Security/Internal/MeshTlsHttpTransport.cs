@@ -77,7 +77,7 @@ internal sealed class MeshTlsHttpTransport : IDisposable
             : SslApplicationProtocol.Http11;
         var ssl = await target.Connector.AuthenticateAsync(new NetworkStream(socket, ownsSocket: true), target.Host, target.Port, protocol, cancellationToken).ConfigureAwait(false);
         Interlocked.Increment(ref _handshakes);
-        return ssl;
+        return protocol == SslApplicationProtocol.Http2 ? new Http2SchemeStream(ssl, http2: true) : ssl;
     }
 
     public void Dispose() => _invoker.Dispose();
