@@ -69,6 +69,9 @@ public sealed class EchoBackend : IAsyncDisposable
     /// <summary>The SPIFFE IDs (or subjects) of the client certificates this backend has verified, with how many connections each.</summary>
     public IReadOnlyDictionary<string, int> ClientIdentities => State.ClientIdentities;
 
+    /// <summary>The serial numbers of the client certificates this backend has verified, with how many connections each.</summary>
+    public IReadOnlyDictionary<string, int> ClientSerials => State.ClientSerials;
+
     /// <summary>Starts a backend; port 0 picks a free port. With <paramref name="tls"/> it serves HTTPS (and HTTP/1.1 beside HTTP/2).</summary>
     public static async Task<EchoBackend> StartAsync(string name, int port = 0, Action<WebApplicationBuilder>? configure = null, HttpProtocols protocols = HttpProtocols.Http2, EchoTls? tls = null)
     {
@@ -176,6 +179,8 @@ public sealed class EchoBackend : IAsyncDisposable
 
         public ConcurrentDictionary<string, int> ClientIdentities { get; } = new(StringComparer.Ordinal);
 
+        public ConcurrentDictionary<string, int> ClientSerials { get; } = new(StringComparer.Ordinal);
+
         /// <summary>Verifies a client certificate against the backend's roots and, when set, its required SPIFFE ID.</summary>
         public bool VerifyClient(X509Certificate2 certificate, EchoTls tls)
         {
@@ -195,6 +200,7 @@ public sealed class EchoBackend : IAsyncDisposable
             }
 
             ClientIdentities.AddOrUpdate(identity ?? certificate.Subject, 1, static (_, n) => n + 1);
+            ClientSerials.AddOrUpdate(certificate.SerialNumber, 1, static (_, n) => n + 1);
             return true;
         }
 

@@ -75,3 +75,228 @@ public sealed class HttpMtlsTests : IAsyncLifetime
         throw new Xunit.Sdk.XunitException("No MeshTlsException in: " + ex);
     }
 }
+
+/// <summary>Rejections, each with its reason; several clusters of different TLS in one process; rotation without loss.</summary>
+public sealed class MtlsBehaviourTests : IAsyncLifetime
+{
+    private readonly TlsKit _kit = new();
+    private ServiceProvider _services = null!;
+    private MeshRuntime _runtime = null!;
+
+    public Task InitializeAsync()
+    {
+        var services = new ServiceCollection().AddLogging().AddMesh(_ => { });
+        services.AddGrpcClient<Echo.EchoClient>("a", o => o.Address = new Uri("xds:///a"));
+        services.AddGrpcClient<Echo.EchoClient>("b", o => o.Address = new Uri("xds:///b"));
+        services.AddGrpcClient<Echo.EchoClient>("c", o => o.Address = new Uri("xds:///c"));
+        _services = services.BuildServiceProvider();
+        _runtime = _services.GetRequiredService<MeshRuntime>();
+        _runtime.Certificates.Register("default", _kit.ProviderSettings());
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _services.DisposeAsync();
+        _kit.Dispose();
+    }
+
+    private HttpClient Client() => _services.GetRequiredService<IHttpClientFactory>().CreateClient();
+
+    private Echo.EchoClient Grpc(string name) => _services.GetRequiredService<global::Grpc.Net.ClientFactory.GrpcClientFactory>().CreateClient<Echo.EchoClient>(name);
+
+    private async Task<MeshTlsException> RejectedAsync(EchoBackend backend, MeshClusterTls tls)
+    {
+        TlsKit.Publish(_runtime, ("echo", tls, UpstreamProtocol.Auto, [backend]));
+        var ex = await Assert.ThrowsAnyAsync<HttpRequestException>(() => Client().GetStringAsync("http://echo/identity"));
+        Assert.Equal(0, backend.Requests);
+        for (Exception? e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is MeshTlsException found)
+            {
+                return found;
+            }
+        }
+
+        throw new Xunit.Sdk.XunitException("No MeshTlsException in: " + ex);
+    }
+
+    [Fact]
+    public async Task UntrustedServer_IsRejected_SayingItIsNotSignedByATrustedCa()
+    {
+        using var other = new Mesh.Client.Testing.TestCertificateAuthority("Some Other CA");
+        await using var backend = await _kit.StartBackendAsync("echo-1", () => other.Issue(TlsKit.EchoId, ["localhost"]));
+
+        var ex = await RejectedAsync(backend, TlsKit.IstioTls());
+
+        Assert.Equal(MeshTlsFailure.ServerCertificateUntrusted, ex.Failure);
+        Assert.Contains("not signed by a CA the cluster trusts", ex.Message);
+        Assert.Contains("'default'", ex.Message);
+    }
+
+    [Fact]
+    public async Task ExpiredServerCertificate_IsRejected_SayingWhenItExpired()
+    {
+        var expired = _kit.Ca.Issue(TlsKit.EchoId, ["localhost"], DateTimeOffset.UtcNow.AddDays(-3), DateTimeOffset.UtcNow.AddDays(-1));
+        await using var backend = await _kit.StartBackendAsync("echo-1", () => expired);
+
+        var ex = await RejectedAsync(backend, TlsKit.IstioTls());
+
+        Assert.Equal(MeshTlsFailure.ServerCertificateExpired, ex.Failure);
+        Assert.Contains("expired at", ex.Message);
+    }
+
+    [Fact]
+    public async Task MissingKeyFile_FailsBeforeConnecting_NamingTheFile()
+    {
+        await using var backend = await _kit.StartBackendAsync("echo-1");
+        File.Delete(_kit.KeyFile);
+        _runtime.Certificates.Register("broken", _kit.ProviderSettings() with { RefreshInterval = TimeSpan.FromMinutes(9) });
+        var tls = TlsKit.IstioTls() with { Identity = new CertificateProviderReference("broken") };
+
+        var ex = await RejectedAsync(backend, tls);
+
+        Assert.Equal(MeshTlsFailure.ClientCertificateUnavailable, ex.Failure);
+        Assert.Contains("key.pem", ex.Message);
+        Assert.Contains("does not exist", ex.Message);
+        Assert.Equal(0, backend.Connections);
+    }
+
+    [Fact]
+    public async Task ExpiredClientCertificate_FailsBeforeConnecting_SayingItExpired()
+    {
+        await using var backend = await _kit.StartBackendAsync("echo-1");
+        _kit.RotateClient(notAfter: DateTimeOffset.UtcNow.AddSeconds(-5));
+        _runtime.Certificates.Register("stale", _kit.ProviderSettings() with { RefreshInterval = TimeSpan.FromMinutes(8) });
+        var tls = TlsKit.IstioTls() with { Identity = new CertificateProviderReference("stale") };
+
+        var ex = await RejectedAsync(backend, tls);
+
+        Assert.Equal(MeshTlsFailure.ClientCertificateUnavailable, ex.Failure);
+        Assert.Contains("expired at", ex.Message);
+        Assert.Equal(0, backend.Connections);
+    }
+
+    [Fact]
+    public async Task UnknownProvider_FailsClosed_ListingTheKnownOnes()
+    {
+        await using var backend = await _kit.StartBackendAsync("echo-1");
+
+        var ex = await RejectedAsync(backend, TlsKit.IstioTls() with { Identity = new CertificateProviderReference("nope") });
+
+        Assert.Equal(MeshTlsFailure.UnknownCertificateProvider, ex.Failure);
+        Assert.Contains("'nope'", ex.Message);
+        Assert.Contains("default", ex.Message);
+    }
+
+    [Fact]
+    public async Task ServerThatRequiresAClientCertificate_RefusesTlsWithoutOne_AndNothingReachesIt()
+    {
+        await using var backend = await _kit.StartBackendAsync("echo-1");
+
+        TlsKit.Publish(_runtime, ("echo", TlsKit.IstioTls(clientCertificate: false), UpstreamProtocol.Auto, [backend]));
+        // Under TLS 1.3 the server refuses the missing certificate after the client's handshake has completed,
+        // so the failure arrives as the connection closing, not as a handshake error with a reason.
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => Client().GetStringAsync("http://echo/identity"));
+
+        Assert.Equal(0, backend.Requests);
+        Assert.Empty(backend.ClientIdentities);
+    }
+
+    [Fact]
+    public async Task ThreeClusters_MutualTls_Plaintext_TlsWithoutClientCertificate_HttpClientAndGrpc()
+    {
+        await using var mutual = await _kit.StartBackendAsync("a-1");
+        await using var plain = await EchoBackend.StartAsync("b-1", protocols: Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1AndHttp2);
+        await using var serverOnly = await _kit.StartBackendAsync("c-1", requireClient: false);
+        TlsKit.Publish(_runtime,
+            ("a", TlsKit.IstioTls(), UpstreamProtocol.Auto, [mutual]),
+            ("b", null, UpstreamProtocol.Auto, [plain]),
+            ("c", TlsKit.IstioTls(clientCertificate: false), UpstreamProtocol.Auto, [serverOnly]));
+        var client = Client();
+
+        Assert.Equal("a-1 " + TlsKit.ClientId, await client.GetStringAsync("http://a/identity"));
+        Assert.Equal("b-1 -", await client.GetStringAsync("http://b/identity"));
+        Assert.Equal("c-1 -", await client.GetStringAsync("http://c/identity"));
+
+        // gRPC: HTTP/2 (the plaintext backend serves h2c only with prior knowledge, which gRPC uses).
+        Assert.Equal("a-1", (await Grpc("a").HelloAsync(new HelloRequest(), deadline: DateTime.UtcNow.AddSeconds(20))).Backend);
+        Assert.Equal("c-1", (await Grpc("c").HelloAsync(new HelloRequest(), deadline: DateTime.UtcNow.AddSeconds(20))).Backend);
+        Assert.True(mutual.ClientIdentities.ContainsKey(TlsKit.ClientId));
+        Assert.Empty(serverOnly.ClientIdentities);
+    }
+
+    [Fact]
+    public async Task TenRotations_NoRequestFails_AndNewConnectionsPresentTheNewCertificate()
+    {
+        // Every rotation replaces the client's files (and the server's certificate) while requests run on
+        // HttpClient (a new connection per request: "Connection: close") and on a gRPC channel (one connection).
+        var serverCertificate = _kit.Ca.Issue(TlsKit.EchoId, ["localhost"]);
+        await using var backend = await _kit.StartBackendAsync("a-1", () => Volatile.Read(ref serverCertificate));
+        TlsKit.Publish(_runtime, ("a", TlsKit.IstioTls(), UpstreamProtocol.Auto, [backend]));
+        var provider = _runtime.Certificates.TryGet("default", out var p) ? p : throw new InvalidOperationException();
+        var client = Client();
+        var grpc = Grpc("a");
+        var failures = new System.Collections.Concurrent.ConcurrentBag<Exception>();
+        var requests = 0;
+        using var stop = new CancellationTokenSource();
+
+        async Task HttpLoopAsync()
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    using var request = new HttpRequestMessage(HttpMethod.Get, "http://a/identity");
+                    request.Headers.ConnectionClose = true;
+                    using var response = await client.SendAsync(request);
+                    response.EnsureSuccessStatusCode();
+                    Interlocked.Increment(ref requests);
+                }
+                catch (Exception ex)
+                {
+                    failures.Add(ex);
+                }
+            }
+        }
+
+        async Task GrpcLoopAsync()
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    await grpc.HelloAsync(new HelloRequest(), deadline: DateTime.UtcNow.AddSeconds(20));
+                    Interlocked.Increment(ref requests);
+                }
+                catch (Exception ex)
+                {
+                    failures.Add(ex);
+                }
+            }
+        }
+
+        var loops = new[] { HttpLoopAsync(), HttpLoopAsync(), GrpcLoopAsync() };
+        var serials = new List<string> { _kit.ClientCertificate.SerialNumber };
+        for (var rotation = 0; rotation < 10; rotation++)
+        {
+            var before = Volatile.Read(ref requests);
+            await Wait.UntilAsync(() => Volatile.Read(ref requests) >= before + 20, "requests between rotations", TimeSpan.FromSeconds(30));
+            serials.Add(_kit.RotateClient().SerialNumber);
+            Volatile.Write(ref serverCertificate, _kit.Ca.Issue(TlsKit.EchoId, ["localhost"]));
+            provider.Reload();
+        }
+
+        var last = Volatile.Read(ref requests);
+        await Wait.UntilAsync(() => Volatile.Read(ref requests) >= last + 20, "requests after the last rotation", TimeSpan.FromSeconds(30));
+        stop.Cancel();
+        await Task.WhenAll(loops);
+
+        Assert.Empty(failures);
+        Assert.Equal(11, serials.Distinct().Count());
+        foreach (var serial in serials)
+        {
+            Assert.True(backend.ClientSerials.ContainsKey(serial), $"the server never saw client certificate {serial}; it saw {string.Join(", ", backend.ClientSerials.Keys)}");
+        }
+    }
+}

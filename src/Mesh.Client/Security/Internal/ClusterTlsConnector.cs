@@ -110,6 +110,13 @@ internal sealed class ClusterTlsConnector
         }
     }
 
+    /// <summary>Throws, saying why, when the certificates a connection needs cannot be had; called before the socket is opened.</summary>
+    public void EnsureCertificates()
+    {
+        GetIdentity();
+        GetRoots();
+    }
+
     /// <summary>The client identity to present, or null for TLS without one; throws when the cluster needs one that cannot be had.</summary>
     internal SslStreamIdentity? GetIdentity()
     {

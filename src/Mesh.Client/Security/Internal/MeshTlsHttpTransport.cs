@@ -58,6 +58,8 @@ internal sealed class MeshTlsHttpTransport : IDisposable
             throw new InvalidOperationException($"{context.DnsEndPoint.Host}: a request to a mesh TLS name without its target.");
         }
 
+        // Missing, unreadable or expired certificates fail the request before any connection is made.
+        target.Connector.EnsureCertificates();
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
