@@ -1,12 +1,15 @@
-// The Mesh.Client demo: four real Kestrel backends on 127.0.0.1, and a client whose mesh comes only from
-// appsettings.json — or, with --xds, from an in-process xDS control plane (Mesh.Client.Testing) serving
-// the same mesh as Listener, RouteConfiguration, Cluster and ClusterLoadAssignment resources. For each
-// policy it sends HttpClient requests and gRPC calls and prints, per endpoint, how many each backend
-// answered.
+// The Mesh.Client demo: four real Kestrel backends on 127.0.0.1 that serve only mutual TLS, and a client
+// whose mesh comes only from appsettings.json — or, with --xds, from an in-process xDS control plane
+// (Mesh.Client.Testing) serving the same mesh as Listener, RouteConfiguration, Cluster and
+// ClusterLoadAssignment resources. For each policy it sends HttpClient requests and gRPC calls and prints,
+// per endpoint, how many each backend answered and the SPIFFE identity the endpoint proved.
 using System.Diagnostics;
 using Grpc.Core;
 using Grpc.Net.Client;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json.Nodes;
 using Mesh.Client.Grpc;
+using Mesh.Client.Http;
 using Mesh.Client.Testing;
 using Mesh.Samples.Echo;
 using Microsoft.Extensions.Configuration;
@@ -17,11 +20,25 @@ using Microsoft.Extensions.Logging;
 var stopwatch = Stopwatch.StartNew();
 int[] ports = [47101, 47102, 47103, 47104];
 var backends = new List<EchoBackend>();
+
+// What Istio's CA and node agent do in a cluster, done here at start: a root CA, the client workload's
+// certificate written where the mesh reads it (cert-chain.pem, key.pem, root-cert.pem), and one
+// certificate per backend with its SPIFFE ID. Backends a-c are "catalog", backend d is "catalog-v2".
+const string ClientId = "spiffe://cluster.local/ns/demo/sa/frontend";
+using var ca = new TestCertificateAuthority("Mesh Demo Root CA");
+var credentials = Directory.CreateTempSubdirectory("mesh-demo-credentials-").FullName;
+var (chainFile, keyFile, rootFile) = ca.WriteIstioFiles(credentials, ca.Issue(ClientId));
 try
 {
     for (var i = 0; i < ports.Length; i++)
     {
-        backends.Add(await EchoBackend.StartAsync($"backend-{(char)('a' + i)}", ports[i]));
+        var certificate = ca.Issue($"spiffe://cluster.local/ns/demo/sa/{(i < 3 ? "catalog" : "catalog-v2")}", ["localhost"]);
+        backends.Add(await EchoBackend.StartAsync($"backend-{(char)('a' + i)}", ports[i], tls: new EchoTls
+        {
+            ServerCertificate = () => certificate,
+            ClientRoots = [ca.Certificate],
+            RequiredClientId = ClientId,
+        }));
     }
 }
 catch (IOException ex)
@@ -40,13 +57,34 @@ if (useXds)
     controlPlane = await XdsTestServer.StartAsync();
     ServeDemoMesh(controlPlane, ports);
     builder.Configuration.Sources.Clear();
+
+    // Istio's bootstrap names the certificate provider instance "default" over the agent's files.
+    var bootstrap = JsonNode.Parse(controlPlane.CreateBootstrapJson("mesh-demo"))!.AsObject();
+    bootstrap["certificate_providers"] = new JsonObject
+    {
+        ["default"] = new JsonObject
+        {
+            ["plugin_name"] = "file_watcher",
+            ["config"] = new JsonObject { ["certificate_file"] = chainFile, ["private_key_file"] = keyFile, ["ca_certificate_file"] = rootFile, ["refresh_interval"] = "60s" },
+        },
+    };
     builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
     {
-        ["Mesh:Xds:Bootstrap"] = controlPlane.CreateBootstrapJson("mesh-demo"),
+        ["Mesh:Xds:Bootstrap"] = bootstrap.ToJsonString(),
         ["Mesh:Xds:HttpHosts:0"] = "catalog*",
         ["Mesh:Xds:HttpHosts:1"] = "shop",
     });
     builder.Logging.SetMinimumLevel(LogLevel.Warning);
+}
+else
+{
+    // appsettings.json names the files where Istio's agent writes them in a pod; here they are in a temporary directory.
+    builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+    {
+        ["Mesh:Tls:CertificateProviders:default:CertificateFile"] = chainFile,
+        ["Mesh:Tls:CertificateProviders:default:PrivateKeyFile"] = keyFile,
+        ["Mesh:Tls:CertificateProviders:default:CaCertificateFile"] = rootFile,
+    });
 }
 
 builder.Services.AddMesh();
@@ -68,9 +106,12 @@ Echo.EchoClient Grpc(string service)
 }
 
 var byAddress = backends.ToDictionary(b => b.Name, b => b.Address);
+var identities = new Dictionary<string, string>();
 Console.WriteLine(useXds
     ? $"Mesh.Client demo: 4 Kestrel backends on 127.0.0.1, mesh configured by an xDS control plane at {controlPlane!.ServerUri} (ADS, state of the world)."
     : "Mesh.Client demo: 4 Kestrel backends on 127.0.0.1, mesh configured by appsettings.json only.");
+Console.WriteLine($"Every backend serves mutual TLS only: it requires a client certificate for {ClientId} from the demo's CA.");
+Console.WriteLine($"The client's workload certificate: {Path.Combine(credentials, "cert-chain.pem")}; the mesh checks each endpoint's SPIFFE ID.");
 Console.WriteLine();
 
 const int N = 300;
@@ -86,6 +127,13 @@ if (controlPlane is not null)
     await LiveUpdate(controlPlane);
 }
 
+Console.WriteLine("mutual TLS, as each side verified the other:");
+foreach (var backend in backends)
+{
+    Console.WriteLine($"  {backend.Address} {backend.Name}: proved {identities.GetValueOrDefault(backend.Name, "-")}; verified the client as {string.Join(", ", backend.ClientIdentities.Keys)} over {backend.ClientIdentities.Values.Sum()} TLS connection(s)");
+}
+
+Console.WriteLine();
 if (controlPlane is not null)
 {
     var requests = controlPlane.Clients.SelectMany(c => c.Requests).ToArray();
@@ -111,6 +159,7 @@ foreach (var backend in backends)
     await backend.DisposeAsync();
 }
 
+Directory.Delete(credentials, recursive: true);
 return 0;
 
 async Task Show(string title, string service, int count, (string Name, Func<int, string> Value)? header)
@@ -131,19 +180,24 @@ async Task Show(string title, string service, int count, (string Name, Func<int,
         response.EnsureSuccessStatusCode();
         var body = await response.Content.ReadAsStringAsync();
         Count(httpCounts, body.Split(' ')[0]);
+        if (request.Options.TryGetValue(MeshRequestOptions.PeerIdentity, out var peer))
+        {
+            identities[body.Split(' ')[0]] = peer;
+        }
 
         var reply = await Grpc(service).HelloAsync(new HelloRequest { Name = "demo" }, metadata);
         Count(grpcCounts, reply.Backend);
     }
 
     Console.WriteLine($"{title}  [{service}]  {count} HttpClient requests, {count} gRPC calls");
-    Console.WriteLine($"  {"endpoint",-28}{"HttpClient",12}{"gRPC",8}");
+    Console.WriteLine($"  {"endpoint",-28}{"HttpClient",12}{"gRPC",8}   verified peer identity");
     foreach (var backend in backends)
     {
         var name = backend.Name;
         var h1 = httpCounts.GetValueOrDefault(name);
         var g1 = grpcCounts.GetValueOrDefault(name);
-        Console.WriteLine($"  {byAddress[name] + " " + name,-28}{h1,12}{g1,8}");
+        var identity = h1 + g1 > 0 ? identities.GetValueOrDefault(name, "-") : "";
+        Console.WriteLine($"  {byAddress[name] + " " + name,-28}{h1,12}{g1,8}   {identity}");
     }
 
     Console.WriteLine();
@@ -185,8 +239,9 @@ async Task Sticky()
 
 async Task LiveUpdate(XdsTestServer server)
 {
-    // A control plane moves traffic while the client runs: catalog's endpoints become backend-d only.
-    var version = server.SetResource(XdsResources.ClusterLoadAssignment("catalog", $"127.0.0.1:{ports[3]}"));
+    // A control plane moves traffic while the client runs: catalog's endpoints become backend-c only.
+    // (Not backend-d: it proves catalog-v2's identity, and catalog's TLS settings would reject it.)
+    var version = server.SetResource(XdsResources.ClusterLoadAssignment("catalog", $"127.0.0.1:{ports[2]}"));
     await server.WaitForAckAsync(XdsTypeUrls.ClusterLoadAssignment, version);
     var counts = new Dictionary<string, int>();
     for (var i = 0; i < 30; i++)
@@ -195,7 +250,7 @@ async Task LiveUpdate(XdsTestServer server)
         Count(counts, (await Grpc("catalog").HelloAsync(new HelloRequest())).Backend);
     }
 
-    Console.WriteLine($"live EDS update (version {version}, ACKed): catalog -> 127.0.0.1:{ports[3]} only; next 30 HttpClient + 30 gRPC: " +
+    Console.WriteLine($"live EDS update (version {version}, ACKed): catalog -> 127.0.0.1:{ports[2]} only; next 30 HttpClient + 30 gRPC: " +
         string.Join(", ", counts.Select(c => $"{byAddress[c.Key]}={c.Value}")));
     Console.WriteLine();
 }
@@ -221,12 +276,16 @@ static void ServeDemoMesh(XdsTestServer server, int[] ports)
             new XdsRoute { Name = "beta-testers", Headers = new Dictionary<string, string> { ["x-beta"] = "true" }, Cluster = "catalog-v2" },
             new XdsRoute { Name = "canary", WeightedClusters = [("catalog", 80), ("catalog-v2", 20)] });
 
-        set.Set(XdsResources.Cluster("catalog", http2: true));
-        set.Set(XdsResources.Cluster("catalog-weighted", http2: true));
-        set.Set(XdsResources.Cluster("catalog-least", lbPolicy: "least_request", http2: true));
-        set.Set(XdsResources.Cluster("catalog-failover", http2: true));
-        set.Set(XdsResources.Cluster("catalog-sticky", lbPolicy: "ring_hash", http2: true));
-        set.Set(XdsResources.Cluster("catalog-v2", http2: true));
+        // Istio's UpstreamTlsContext: identity and roots from provider "default", the endpoints' SPIFFE IDs.
+        var catalog = XdsResources.IstioUpstreamTls("spiffe://cluster.local/ns/demo/sa/catalog");
+        var v2 = XdsResources.IstioUpstreamTls("spiffe://cluster.local/ns/demo/sa/catalog-v2");
+        var either = XdsResources.IstioUpstreamTls("spiffe://cluster.local/ns/demo/sa/catalog", "spiffe://cluster.local/ns/demo/sa/catalog-v2");
+        set.Set(XdsResources.Cluster("catalog", http2: true, upstreamTls: catalog));
+        set.Set(XdsResources.Cluster("catalog-weighted", http2: true, upstreamTls: catalog));
+        set.Set(XdsResources.Cluster("catalog-least", lbPolicy: "least_request", http2: true, upstreamTls: catalog));
+        set.Set(XdsResources.Cluster("catalog-failover", http2: true, upstreamTls: either));
+        set.Set(XdsResources.Cluster("catalog-sticky", lbPolicy: "ring_hash", http2: true, upstreamTls: catalog));
+        set.Set(XdsResources.Cluster("catalog-v2", http2: true, upstreamTls: v2));
 
         set.Set(XdsResources.ClusterLoadAssignment("catalog", A(0), A(1), A(2)));
         set.Set(XdsResources.ClusterLoadAssignment("catalog-weighted", new XdsLocality("zone-a",
