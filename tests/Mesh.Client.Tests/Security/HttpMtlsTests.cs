@@ -207,11 +207,11 @@ public sealed class MtlsBehaviourTests : IAsyncLifetime
     public async Task ThreeClusters_MutualTls_Plaintext_TlsWithoutClientCertificate_HttpClientAndGrpc()
     {
         await using var mutual = await _kit.StartBackendAsync("a-1");
-        await using var plain = await EchoBackend.StartAsync("b-1", protocols: Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1AndHttp2);
+        await using var plain = await EchoBackend.StartAsync("b-1"); // cleartext HTTP/2 (h2c) for both doors
         await using var serverOnly = await _kit.StartBackendAsync("c-1", requireClient: false);
         TlsKit.Publish(_runtime,
             ("a", TlsKit.IstioTls(), UpstreamProtocol.Auto, [mutual]),
-            ("b", null, UpstreamProtocol.Auto, [plain]),
+            ("b", null, UpstreamProtocol.Http2, [plain]),
             ("c", TlsKit.IstioTls(clientCertificate: false), UpstreamProtocol.Auto, [serverOnly]));
         var client = Client();
 
@@ -219,8 +219,8 @@ public sealed class MtlsBehaviourTests : IAsyncLifetime
         Assert.Equal("b-1 -", await client.GetStringAsync("http://b/identity"));
         Assert.Equal("c-1 -", await client.GetStringAsync("http://c/identity"));
 
-        // gRPC: HTTP/2 (the plaintext backend serves h2c only with prior knowledge, which gRPC uses).
         Assert.Equal("a-1", (await Grpc("a").HelloAsync(new HelloRequest(), deadline: DateTime.UtcNow.AddSeconds(20))).Backend);
+        Assert.Equal("b-1", (await Grpc("b").HelloAsync(new HelloRequest(), deadline: DateTime.UtcNow.AddSeconds(20))).Backend);
         Assert.Equal("c-1", (await Grpc("c").HelloAsync(new HelloRequest(), deadline: DateTime.UtcNow.AddSeconds(20))).Backend);
         Assert.True(mutual.ClientIdentities.ContainsKey(TlsKit.ClientId));
         Assert.Empty(serverOnly.ClientIdentities);
