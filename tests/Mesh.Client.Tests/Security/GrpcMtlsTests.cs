@@ -10,34 +10,16 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Mesh.Client.Tests.Security;
 
 /// <summary>gRPC channels to clusters over mutual TLS, beside plaintext clusters, against real Kestrel backends.</summary>
-public sealed class GrpcMtlsTests : IAsyncLifetime
+public sealed class GrpcMtlsTests : MtlsTestBase
 {
-    private readonly TlsKit _kit = new();
-    private ServiceProvider _services = null!;
-    private MeshRuntime _runtime = null!;
-
-    public Task InitializeAsync()
-    {
-        var services = new ServiceCollection().AddLogging().AddMesh(_ => { });
-        services.AddGrpcClient<Echo.EchoClient>("secure", o => o.Address = new Uri("xds:///secure"));
-        _services = services.BuildServiceProvider();
-        _runtime = _services.GetRequiredService<MeshRuntime>();
-        _runtime.Certificates.Register("default", _kit.ProviderSettings());
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _services.DisposeAsync();
-        _kit.Dispose();
-    }
+    protected override string[] GrpcClients => ["secure"];
 
     [Fact]
     public async Task CreateChannel_MutualTlsCluster_ServerVerifiesTheClientsSpiffeId()
     {
-        await using var backend = await _kit.StartBackendAsync("secure-1");
-        TlsKit.Publish(_runtime, ("secure", TlsKit.IstioTls(), UpstreamProtocol.Auto, [backend]));
-        using var channel = MeshGrpc.CreateChannel("xds:///secure", _services);
+        await using var backend = await Kit.StartBackendAsync("secure-1");
+        TlsKit.Publish(Runtime, ("secure", TlsKit.IstioTls(), UpstreamProtocol.Auto, [backend]));
+        using var channel = MeshGrpc.CreateChannel("xds:///secure", Services);
 
         var reply = await new Echo.EchoClient(channel).HelloAsync(new HelloRequest { Name = "x" }, deadline: DateTime.UtcNow.AddSeconds(20));
 
@@ -48,9 +30,9 @@ public sealed class GrpcMtlsTests : IAsyncLifetime
     [Fact]
     public async Task ClientFactory_MutualTlsCluster_Works()
     {
-        await using var backend = await _kit.StartBackendAsync("secure-1");
-        TlsKit.Publish(_runtime, ("secure", TlsKit.IstioTls(), UpstreamProtocol.Auto, [backend]));
-        var client = _services.GetRequiredService<global::Grpc.Net.ClientFactory.GrpcClientFactory>().CreateClient<Echo.EchoClient>("secure");
+        await using var backend = await Kit.StartBackendAsync("secure-1");
+        TlsKit.Publish(Runtime, ("secure", TlsKit.IstioTls(), UpstreamProtocol.Auto, [backend]));
+        var client = Grpc("secure");
 
         var reply = await client.HelloAsync(new HelloRequest { Name = "x" }, deadline: DateTime.UtcNow.AddSeconds(20));
 
@@ -61,9 +43,9 @@ public sealed class GrpcMtlsTests : IAsyncLifetime
     [Fact]
     public async Task ChannelWithoutAReachableHandler_FailsClosedWithTheReason()
     {
-        await using var backend = await _kit.StartBackendAsync("secure-1");
-        TlsKit.Publish(_runtime, ("secure", TlsKit.IstioTls(), UpstreamProtocol.Auto, [backend]));
-        using var channel = GrpcChannel.ForAddress("xds:///secure", new GrpcChannelOptions { ServiceProvider = _services, Credentials = ChannelCredentials.Insecure });
+        await using var backend = await Kit.StartBackendAsync("secure-1");
+        TlsKit.Publish(Runtime, ("secure", TlsKit.IstioTls(), UpstreamProtocol.Auto, [backend]));
+        using var channel = GrpcChannel.ForAddress("xds:///secure", new GrpcChannelOptions { ServiceProvider = Services, Credentials = ChannelCredentials.Insecure });
 
         var ex = await Assert.ThrowsAsync<RpcException>(() => new Echo.EchoClient(channel).HelloAsync(new HelloRequest(), deadline: DateTime.UtcNow.AddSeconds(20)).ResponseAsync);
 
@@ -77,9 +59,9 @@ public sealed class GrpcMtlsTests : IAsyncLifetime
     [Fact]
     public async Task WrongServerSan_CallFailsWithTheReason()
     {
-        await using var backend = await _kit.StartBackendAsync("secure-1", () => _kit.Ca.Issue("spiffe://cluster.local/ns/default/sa/impostor", ["localhost"]));
-        TlsKit.Publish(_runtime, ("secure", TlsKit.IstioTls(), UpstreamProtocol.Auto, [backend]));
-        using var channel = MeshGrpc.CreateChannel("xds:///secure", _services);
+        await using var backend = await Kit.StartBackendAsync("secure-1", () => Kit.Ca.Issue("spiffe://cluster.local/ns/default/sa/impostor", ["localhost"]));
+        TlsKit.Publish(Runtime, ("secure", TlsKit.IstioTls(), UpstreamProtocol.Auto, [backend]));
+        using var channel = MeshGrpc.CreateChannel("xds:///secure", Services);
 
         var ex = await Assert.ThrowsAsync<RpcException>(() => new Echo.EchoClient(channel).HelloAsync(new HelloRequest(), deadline: DateTime.UtcNow.AddSeconds(20)).ResponseAsync);
 

@@ -10,33 +10,13 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Mesh.Client.Tests.Security;
 
 /// <summary>HttpClient to clusters over mutual TLS: real Kestrel backends that require client certificates and check SPIFFE IDs.</summary>
-public sealed class HttpMtlsTests : IAsyncLifetime
+public sealed class HttpMtlsTests : MtlsTestBase
 {
-    private readonly TlsKit _kit = new();
-    private ServiceProvider _services = null!;
-    private MeshRuntime _runtime = null!;
-
-    public Task InitializeAsync()
-    {
-        _services = new ServiceCollection().AddLogging().AddMesh(_ => { }).BuildServiceProvider();
-        _runtime = _services.GetRequiredService<MeshRuntime>();
-        _runtime.Certificates.Register("default", _kit.ProviderSettings());
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _services.DisposeAsync();
-        _kit.Dispose();
-    }
-
-    private HttpClient Client() => _services.GetRequiredService<IHttpClientFactory>().CreateClient();
-
     [Fact]
     public async Task MutualTls_ServerSeesTheClientsSpiffeId_ClientSeesTheServers()
     {
-        await using var backend = await _kit.StartBackendAsync("echo-1");
-        TlsKit.Publish(_runtime, ("echo", TlsKit.IstioTls(), UpstreamProtocol.Auto, [backend]));
+        await using var backend = await Kit.StartBackendAsync("echo-1");
+        TlsKit.Publish(Runtime, ("echo", TlsKit.IstioTls(), UpstreamProtocol.Auto, [backend]));
 
         using var request = new HttpRequestMessage(HttpMethod.Get, "http://echo/identity");
         using var response = await Client().SendAsync(request);
@@ -50,8 +30,8 @@ public sealed class HttpMtlsTests : IAsyncLifetime
     [Fact]
     public async Task WrongServerSan_IsRejectedWithTheReason_AndNothingIsSent()
     {
-        await using var backend = await _kit.StartBackendAsync("echo-1", () => _kit.Ca.Issue("spiffe://cluster.local/ns/default/sa/impostor", ["localhost"]));
-        TlsKit.Publish(_runtime, ("echo", TlsKit.IstioTls(), UpstreamProtocol.Auto, [backend]));
+        await using var backend = await Kit.StartBackendAsync("echo-1", () => Kit.Ca.Issue("spiffe://cluster.local/ns/default/sa/impostor", ["localhost"]));
+        TlsKit.Publish(Runtime, ("echo", TlsKit.IstioTls(), UpstreamProtocol.Auto, [backend]));
 
         var ex = await Assert.ThrowsAnyAsync<HttpRequestException>(() => Client().GetStringAsync("http://echo/identity"));
 
@@ -61,71 +41,26 @@ public sealed class HttpMtlsTests : IAsyncLifetime
         Assert.Contains(TlsKit.EchoId, tls.Message);
         Assert.Equal(0, backend.Requests);
     }
-
-    private static MeshTlsException FindTls(Exception ex)
-    {
-        for (Exception? e = ex; e is not null; e = e.InnerException)
-        {
-            if (e is MeshTlsException tls)
-            {
-                return tls;
-            }
-        }
-
-        throw new Xunit.Sdk.XunitException("No MeshTlsException in: " + ex);
-    }
 }
 
 /// <summary>Rejections, each with its reason; several clusters of different TLS in one process; rotation without loss.</summary>
-public sealed class MtlsBehaviourTests : IAsyncLifetime
+public sealed class MtlsBehaviourTests : MtlsTestBase
 {
-    private readonly TlsKit _kit = new();
-    private ServiceProvider _services = null!;
-    private MeshRuntime _runtime = null!;
-
-    public Task InitializeAsync()
-    {
-        var services = new ServiceCollection().AddLogging().AddMesh(_ => { });
-        services.AddGrpcClient<Echo.EchoClient>("a", o => o.Address = new Uri("xds:///a"));
-        services.AddGrpcClient<Echo.EchoClient>("b", o => o.Address = new Uri("xds:///b"));
-        services.AddGrpcClient<Echo.EchoClient>("c", o => o.Address = new Uri("xds:///c"));
-        _services = services.BuildServiceProvider();
-        _runtime = _services.GetRequiredService<MeshRuntime>();
-        _runtime.Certificates.Register("default", _kit.ProviderSettings());
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _services.DisposeAsync();
-        _kit.Dispose();
-    }
-
-    private HttpClient Client() => _services.GetRequiredService<IHttpClientFactory>().CreateClient();
-
-    private Echo.EchoClient Grpc(string name) => _services.GetRequiredService<global::Grpc.Net.ClientFactory.GrpcClientFactory>().CreateClient<Echo.EchoClient>(name);
+    protected override string[] GrpcClients => ["a", "b", "c"];
 
     private async Task<MeshTlsException> RejectedAsync(EchoBackend backend, MeshClusterTls tls)
     {
-        TlsKit.Publish(_runtime, ("echo", tls, UpstreamProtocol.Auto, [backend]));
+        TlsKit.Publish(Runtime, ("echo", tls, UpstreamProtocol.Auto, [backend]));
         var ex = await Assert.ThrowsAnyAsync<HttpRequestException>(() => Client().GetStringAsync("http://echo/identity"));
         Assert.Equal(0, backend.Requests);
-        for (Exception? e = ex; e is not null; e = e.InnerException)
-        {
-            if (e is MeshTlsException found)
-            {
-                return found;
-            }
-        }
-
-        throw new Xunit.Sdk.XunitException("No MeshTlsException in: " + ex);
+        return FindTls(ex);
     }
 
     [Fact]
     public async Task UntrustedServer_IsRejected_SayingItIsNotSignedByATrustedCa()
     {
         using var other = new Mesh.Client.Testing.TestCertificateAuthority("Some Other CA");
-        await using var backend = await _kit.StartBackendAsync("echo-1", () => other.Issue(TlsKit.EchoId, ["localhost"]));
+        await using var backend = await Kit.StartBackendAsync("echo-1", () => other.Issue(TlsKit.EchoId, ["localhost"]));
 
         var ex = await RejectedAsync(backend, TlsKit.IstioTls());
 
@@ -137,8 +72,8 @@ public sealed class MtlsBehaviourTests : IAsyncLifetime
     [Fact]
     public async Task ExpiredServerCertificate_IsRejected_SayingWhenItExpired()
     {
-        var expired = _kit.Ca.Issue(TlsKit.EchoId, ["localhost"], DateTimeOffset.UtcNow.AddDays(-3), DateTimeOffset.UtcNow.AddDays(-1));
-        await using var backend = await _kit.StartBackendAsync("echo-1", () => expired);
+        var expired = Kit.Ca.Issue(TlsKit.EchoId, ["localhost"], DateTimeOffset.UtcNow.AddDays(-3), DateTimeOffset.UtcNow.AddDays(-1));
+        await using var backend = await Kit.StartBackendAsync("echo-1", () => expired);
 
         var ex = await RejectedAsync(backend, TlsKit.IstioTls());
 
@@ -149,9 +84,9 @@ public sealed class MtlsBehaviourTests : IAsyncLifetime
     [Fact]
     public async Task MissingKeyFile_FailsBeforeConnecting_NamingTheFile()
     {
-        await using var backend = await _kit.StartBackendAsync("echo-1");
-        File.Delete(_kit.KeyFile);
-        _runtime.Certificates.Register("broken", _kit.ProviderSettings() with { RefreshInterval = TimeSpan.FromMinutes(9) });
+        await using var backend = await Kit.StartBackendAsync("echo-1");
+        File.Delete(Kit.KeyFile);
+        Runtime.Certificates.Register("broken", Kit.ProviderSettings() with { RefreshInterval = TimeSpan.FromMinutes(9) });
         var tls = TlsKit.IstioTls() with { Identity = new CertificateProviderReference("broken") };
 
         var ex = await RejectedAsync(backend, tls);
@@ -165,9 +100,9 @@ public sealed class MtlsBehaviourTests : IAsyncLifetime
     [Fact]
     public async Task ExpiredClientCertificate_FailsBeforeConnecting_SayingItExpired()
     {
-        await using var backend = await _kit.StartBackendAsync("echo-1");
-        _kit.RotateClient(notAfter: DateTimeOffset.UtcNow.AddSeconds(-5));
-        _runtime.Certificates.Register("stale", _kit.ProviderSettings() with { RefreshInterval = TimeSpan.FromMinutes(8) });
+        await using var backend = await Kit.StartBackendAsync("echo-1");
+        Kit.RotateClient(notAfter: DateTimeOffset.UtcNow.AddSeconds(-5));
+        Runtime.Certificates.Register("stale", Kit.ProviderSettings() with { RefreshInterval = TimeSpan.FromMinutes(8) });
         var tls = TlsKit.IstioTls() with { Identity = new CertificateProviderReference("stale") };
 
         var ex = await RejectedAsync(backend, tls);
@@ -180,7 +115,7 @@ public sealed class MtlsBehaviourTests : IAsyncLifetime
     [Fact]
     public async Task UnknownProvider_FailsClosed_ListingTheKnownOnes()
     {
-        await using var backend = await _kit.StartBackendAsync("echo-1");
+        await using var backend = await Kit.StartBackendAsync("echo-1");
 
         var ex = await RejectedAsync(backend, TlsKit.IstioTls() with { Identity = new CertificateProviderReference("nope") });
 
@@ -192,9 +127,9 @@ public sealed class MtlsBehaviourTests : IAsyncLifetime
     [Fact]
     public async Task ServerThatRequiresAClientCertificate_RefusesTlsWithoutOne_AndNothingReachesIt()
     {
-        await using var backend = await _kit.StartBackendAsync("echo-1");
+        await using var backend = await Kit.StartBackendAsync("echo-1");
 
-        TlsKit.Publish(_runtime, ("echo", TlsKit.IstioTls(clientCertificate: false), UpstreamProtocol.Auto, [backend]));
+        TlsKit.Publish(Runtime, ("echo", TlsKit.IstioTls(clientCertificate: false), UpstreamProtocol.Auto, [backend]));
         // Under TLS 1.3 the server refuses the missing certificate after the client's handshake has completed,
         // so the failure arrives as the connection closing, not as a handshake error with a reason.
         await Assert.ThrowsAnyAsync<HttpRequestException>(() => Client().GetStringAsync("http://echo/identity"));
@@ -206,10 +141,10 @@ public sealed class MtlsBehaviourTests : IAsyncLifetime
     [Fact]
     public async Task ThreeClusters_MutualTls_Plaintext_TlsWithoutClientCertificate_HttpClientAndGrpc()
     {
-        await using var mutual = await _kit.StartBackendAsync("a-1");
+        await using var mutual = await Kit.StartBackendAsync("a-1");
         await using var plain = await EchoBackend.StartAsync("b-1"); // cleartext HTTP/2 (h2c) for both doors
-        await using var serverOnly = await _kit.StartBackendAsync("c-1", requireClient: false);
-        TlsKit.Publish(_runtime,
+        await using var serverOnly = await Kit.StartBackendAsync("c-1", requireClient: false);
+        TlsKit.Publish(Runtime,
             ("a", TlsKit.IstioTls(), UpstreamProtocol.Auto, [mutual]),
             ("b", null, UpstreamProtocol.Http2, [plain]),
             ("c", TlsKit.IstioTls(clientCertificate: false), UpstreamProtocol.Auto, [serverOnly]));
@@ -231,10 +166,10 @@ public sealed class MtlsBehaviourTests : IAsyncLifetime
     {
         // Every rotation replaces the client's files (and the server's certificate) while requests run on
         // HttpClient (a new connection per request: "Connection: close") and on a gRPC channel (one connection).
-        var serverCertificate = _kit.Ca.Issue(TlsKit.EchoId, ["localhost"]);
-        await using var backend = await _kit.StartBackendAsync("a-1", () => Volatile.Read(ref serverCertificate));
-        TlsKit.Publish(_runtime, ("a", TlsKit.IstioTls(), UpstreamProtocol.Auto, [backend]));
-        var provider = _runtime.Certificates.TryGet("default", out var p) ? p : throw new InvalidOperationException();
+        var serverCertificate = Kit.Ca.Issue(TlsKit.EchoId, ["localhost"]);
+        await using var backend = await Kit.StartBackendAsync("a-1", () => Volatile.Read(ref serverCertificate));
+        TlsKit.Publish(Runtime, ("a", TlsKit.IstioTls(), UpstreamProtocol.Auto, [backend]));
+        var provider = Runtime.Certificates.TryGet("default", out var p) ? p : throw new InvalidOperationException();
         var client = Client();
         var grpc = Grpc("a");
         var failures = new System.Collections.Concurrent.ConcurrentBag<Exception>();
@@ -277,13 +212,13 @@ public sealed class MtlsBehaviourTests : IAsyncLifetime
         }
 
         var loops = new[] { HttpLoopAsync(), HttpLoopAsync(), GrpcLoopAsync() };
-        var serials = new List<string> { _kit.ClientCertificate.SerialNumber };
+        var serials = new List<string> { Kit.ClientCertificate.SerialNumber };
         for (var rotation = 0; rotation < 10; rotation++)
         {
             var before = Volatile.Read(ref requests);
             await Wait.UntilAsync(() => Volatile.Read(ref requests) >= before + 20, "requests between rotations", TimeSpan.FromSeconds(30));
-            serials.Add(_kit.RotateClient().SerialNumber);
-            Volatile.Write(ref serverCertificate, _kit.Ca.Issue(TlsKit.EchoId, ["localhost"]));
+            serials.Add(Kit.RotateClient().SerialNumber);
+            Volatile.Write(ref serverCertificate, Kit.Ca.Issue(TlsKit.EchoId, ["localhost"]));
             provider.Reload();
         }
 

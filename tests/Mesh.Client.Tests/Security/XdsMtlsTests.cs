@@ -40,6 +40,14 @@ public sealed class XdsMtlsTests
         return bootstrap.ToJsonString();
     }
 
+    /// <summary>Serves <see cref="Target"/> as Istio does for an ISTIO_MUTUAL destination: HTTP/2 cluster, UpstreamTlsContext with the echo SPIFFE ID.</summary>
+    private static void ServeEcho(XdsTestServer server, params string[] addresses) =>
+        server.Update(set => set
+            .Set(XdsResources.Listener(Target, Target + "-routes"))
+            .Set(XdsResources.RouteConfiguration(Target + "-routes", Target, Cluster))
+            .Set(XdsResources.Cluster(Cluster, http2: true, upstreamTls: XdsResources.IstioUpstreamTls(TlsKit.EchoId)))
+            .Set(XdsResources.ClusterLoadAssignment(Cluster, addresses)));
+
     [Fact]
     public async Task IstioShapedConfig_HttpClientAndGrpc_UseMutualTlsWithSpiffeIds()
     {
@@ -47,11 +55,7 @@ public sealed class XdsMtlsTests
         await using var server = await XdsTestServer.StartAsync();
         await using var first = await kit.StartBackendAsync("echo-1");
         await using var second = await kit.StartBackendAsync("echo-2");
-        server.Update(set => set
-            .Set(XdsResources.Listener(Target, Target + "-routes"))
-            .Set(XdsResources.RouteConfiguration(Target + "-routes", Target, Cluster))
-            .Set(XdsResources.Cluster(Cluster, http2: true, upstreamTls: XdsResources.IstioUpstreamTls(TlsKit.EchoId)))
-            .Set(XdsResources.ClusterLoadAssignment(Cluster, first.Address, second.Address)));
+        ServeEcho(server, first.Address, second.Address);
         await using var host = await MeshHost.StartAsync(XdsMesh.AppSettings(IstioBootstrap(server, kit)));
         var client = host.Services.GetRequiredService<IHttpClientFactory>().CreateClient();
 
@@ -80,11 +84,7 @@ public sealed class XdsMtlsTests
         using var kit = new TlsKit();
         await using var server = await XdsTestServer.StartAsync();
         await using var impostor = await kit.StartBackendAsync("impostor", () => kit.Ca.Issue("spiffe://cluster.local/ns/other/sa/impostor", ["localhost"]));
-        server.Update(set => set
-            .Set(XdsResources.Listener(Target, Target + "-routes"))
-            .Set(XdsResources.RouteConfiguration(Target + "-routes", Target, Cluster))
-            .Set(XdsResources.Cluster(Cluster, http2: true, upstreamTls: XdsResources.IstioUpstreamTls(TlsKit.EchoId)))
-            .Set(XdsResources.ClusterLoadAssignment(Cluster, impostor.Address)));
+        ServeEcho(server, impostor.Address);
         await using var host = await MeshHost.StartAsync(XdsMesh.AppSettings(IstioBootstrap(server, kit)));
 
         var ex = await Assert.ThrowsAnyAsync<HttpRequestException>(() => host.Services.GetRequiredService<IHttpClientFactory>().CreateClient().GetStringAsync($"http://{Target}/identity"));
@@ -98,32 +98,35 @@ public sealed class XdsMtlsTests
 /// <summary>The same from appsettings.json alone: no control plane.</summary>
 public sealed class AppSettingsMtlsTests
 {
+    /// <summary>appsettings.json with provider <c>default</c> over the kit's files and service <c>echo</c> over mutual TLS to <paramref name="backend"/>.</summary>
+    internal static string AppSettings(TlsKit kit, EchoBackend backend) => $$"""
+        {
+          "Mesh": {
+            "Tls": {
+              "CertificateProviders": {
+                "default": {
+                  "CertificateFile": {{System.Text.Json.JsonSerializer.Serialize(kit.ChainFile)}},
+                  "PrivateKeyFile": {{System.Text.Json.JsonSerializer.Serialize(kit.KeyFile)}},
+                  "CaCertificateFile": {{System.Text.Json.JsonSerializer.Serialize(kit.RootFile)}}
+                }
+              }
+            },
+            "Services": {
+              "echo": {
+                "Endpoints": [ "{{backend.Address}}" ],
+                "Tls": { "CertificateProvider": "default", "RootCertificateProvider": "default", "SubjectAltNames": [ "{{TlsKit.EchoId}}" ] }
+              }
+            }
+          }
+        }
+        """;
+
     [Fact]
     public async Task MeshSection_ProvidersAndServiceTls_CallOverMutualTls()
     {
         using var kit = new TlsKit();
         await using var backend = await kit.StartBackendAsync("echo-1");
-        var json = $$"""
-            {
-              "Mesh": {
-                "Tls": {
-                  "CertificateProviders": {
-                    "default": {
-                      "CertificateFile": {{System.Text.Json.JsonSerializer.Serialize(kit.ChainFile)}},
-                      "PrivateKeyFile": {{System.Text.Json.JsonSerializer.Serialize(kit.KeyFile)}},
-                      "CaCertificateFile": {{System.Text.Json.JsonSerializer.Serialize(kit.RootFile)}}
-                    }
-                  }
-                },
-                "Services": {
-                  "echo": {
-                    "Endpoints": [ "{{backend.Address}}" ],
-                    "Tls": { "CertificateProvider": "default", "RootCertificateProvider": "default", "SubjectAltNames": [ "{{TlsKit.EchoId}}" ] }
-                  }
-                }
-              }
-            }
-            """;
+        var json = AppSettings(kit, backend);
         await using var host = await MeshHost.StartAsync(json);
 
         var body = await host.Services.GetRequiredService<IHttpClientFactory>().CreateClient().GetStringAsync("http://echo/identity");
@@ -139,18 +142,7 @@ public sealed class AppSettingsMtlsTests
     {
         using var kit = new TlsKit();
         await using var backend = await kit.StartBackendAsync("echo-1");
-        var json = $$"""
-            {
-              "Mesh": {
-                "Tls": { "CertificateProviders": { "default": {
-                  "CertificateFile": {{System.Text.Json.JsonSerializer.Serialize(kit.ChainFile)}},
-                  "PrivateKeyFile": {{System.Text.Json.JsonSerializer.Serialize(kit.KeyFile)}},
-                  "CaCertificateFile": {{System.Text.Json.JsonSerializer.Serialize(kit.RootFile)}} } } },
-                "Services": { "echo": { "Endpoints": [ "{{backend.Address}}" ],
-                  "Tls": { "CertificateProvider": "default", "RootCertificateProvider": "default", "SubjectAltNames": [ "{{TlsKit.EchoId}}" ] } } }
-              }
-            }
-            """;
+        var json = AppSettings(kit, backend);
         await using var host = await MeshHost.StartAsync(json);
         await host.Services.GetRequiredService<IHttpClientFactory>().CreateClient().GetStringAsync("http://echo/identity");
 
