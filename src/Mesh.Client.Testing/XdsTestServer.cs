@@ -1,8 +1,10 @@
 using System.Globalization;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using Google.Protobuf.WellKnownTypes;
+using Mesh.Client.Security;
 using Mesh.Client.Testing.Internal;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
@@ -10,6 +12,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -20,7 +23,8 @@ namespace Mesh.Client.Testing;
 /// <summary>
 /// An in-process xDS v3 management server for tests: the Aggregated Discovery Service
 /// (<c>envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources</c>, state of the
-/// world) on Kestrel, listening on <c>127.0.0.1</c> with cleartext HTTP/2 on a port chosen at start.
+/// world) on Kestrel, listening on <c>127.0.0.1</c> with cleartext HTTP/2 on a port chosen at start, or with
+/// TLS, and optionally mutual TLS, when started with an <see cref="XdsTestServerTls"/>.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -51,12 +55,15 @@ public sealed partial class XdsTestServer : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly XdsControlPlane _plane;
     private readonly SemaphoreSlim _lifecycle = new(1, 1);
+    private readonly Lock _clientCertificatesLock = new();
+    private readonly List<XdsTestClientCertificate> _clientCertificates = [];
     private WebApplication? _app;
     private bool _disposed;
 
-    private XdsTestServer(ILoggerFactory loggerFactory)
+    private XdsTestServer(ILoggerFactory loggerFactory, XdsTestServerTls? tls)
     {
         _loggerFactory = loggerFactory;
+        Tls = tls;
         _logger = loggerFactory.CreateLogger<XdsTestServer>();
         _plane = new XdsControlPlane(loggerFactory.CreateLogger<XdsControlPlane>());
     }
@@ -67,8 +74,27 @@ public sealed partial class XdsTestServer : IAsyncDisposable
     /// <summary>The address for a bootstrap's <c>server_uri</c>: <c>127.0.0.1:port</c>.</summary>
     public string ServerUri => "127.0.0.1:" + Port.ToString(CultureInfo.InvariantCulture);
 
-    /// <summary>The address for a gRPC channel: <c>http://127.0.0.1:port</c>.</summary>
-    public Uri Address => new("http://" + ServerUri);
+    /// <summary>The address for a gRPC channel: <c>http://127.0.0.1:port</c>, or <c>https://…</c> when the server serves TLS.</summary>
+    public Uri Address => new((Tls is null ? "http://" : "https://") + ServerUri);
+
+    /// <summary>How the server serves TLS; <see langword="null"/> for cleartext HTTP/2.</summary>
+    public XdsTestServerTls? Tls { get; }
+
+    /// <summary>
+    /// The client certificates verified so far, one per TLS handshake that presented a valid one, oldest first;
+    /// empty unless the server requires client certificates (<see cref="XdsTestServerTls.ClientRoots"/>).
+    /// Kept across <see cref="RestartAsync"/>.
+    /// </summary>
+    public IReadOnlyList<XdsTestClientCertificate> ClientCertificates
+    {
+        get
+        {
+            lock (_clientCertificatesLock)
+            {
+                return [.. _clientCertificates];
+            }
+        }
+    }
 
     /// <summary>Whether the server is listening (between a start and a <see cref="StopAsync"/>).</summary>
     public bool IsRunning => Volatile.Read(ref _app) is not null;
@@ -85,10 +111,16 @@ public sealed partial class XdsTestServer : IAsyncDisposable
     /// <summary>Starts a server on <c>127.0.0.1</c> and a free port.</summary>
     /// <param name="loggerFactory">Receives the server's logs (streams, requests, responses) and Kestrel's; none when <see langword="null"/>.</param>
     /// <param name="unixSocketPath">Also listen on this Unix domain socket, as Istio's agent serves its clients (<c>unix:///path</c>).</param>
+    /// <param name="tls">Serve TLS (on the port and the Unix socket) with this certificate, and require client certificates when it says so; cleartext when <see langword="null"/>.</param>
     /// <returns>The running server.</returns>
-    public static async Task<XdsTestServer> StartAsync(ILoggerFactory? loggerFactory = null, string? unixSocketPath = null)
+    public static async Task<XdsTestServer> StartAsync(ILoggerFactory? loggerFactory = null, string? unixSocketPath = null, XdsTestServerTls? tls = null)
     {
-        var server = new XdsTestServer(loggerFactory ?? NullLoggerFactory.Instance) { UnixSocketPath = unixSocketPath };
+        if (tls is not null && !tls.ServerCertificate.HasPrivateKey)
+        {
+            throw new ArgumentException("The server certificate has no private key.", nameof(tls));
+        }
+
+        var server = new XdsTestServer(loggerFactory ?? NullLoggerFactory.Instance, tls) { UnixSocketPath = unixSocketPath };
         try
         {
             await server.StartHostAsync(port: 0).ConfigureAwait(false);
@@ -264,15 +296,17 @@ public sealed partial class XdsTestServer : IAsyncDisposable
 
     /// <summary>
     /// A gRPC xDS bootstrap (the JSON of <c>GRPC_XDS_BOOTSTRAP_CONFIG</c>) naming this server: one entry in
-    /// <c>xds_servers</c> with <c>server_uri</c> <see cref="ServerUri"/>, insecure channel credentials and the
-    /// server feature <c>xds_v3</c>, and a node with the given id, cluster <c>test-cluster</c>, an empty locality
-    /// and metadata <c>{"TESTING": "Mesh.Client.Testing"}</c>. gRPC C-core, grpc-js-xds and Mesh.Client accept it.
+    /// <c>xds_servers</c> with <c>server_uri</c> <see cref="ServerUri"/>, insecure channel credentials (or the given
+    /// <c>tls</c> ones) and the server feature <c>xds_v3</c>, and a node with the given id, cluster <c>test-cluster</c>,
+    /// an empty locality and metadata <c>{"TESTING": "Mesh.Client.Testing"}</c>. gRPC C-core, grpc-js-xds and
+    /// Mesh.Client accept it.
     /// </summary>
     /// <param name="nodeId">The node id.</param>
     /// <param name="serverFeatures">More server features, e.g. <c>ignore_resource_deletion</c>.</param>
     /// <param name="useUnixSocket">Name the Unix socket (<c>unix:///path</c>) instead of the TCP port; the server must have been started with one.</param>
+    /// <param name="tlsCredentials">Write <c>tls</c> channel credentials with these files instead of <c>insecure</c> ones (gRFC A65).</param>
     /// <returns>The bootstrap JSON.</returns>
-    public string CreateBootstrapJson(string nodeId = "test-node", IEnumerable<string>? serverFeatures = null, bool useUnixSocket = false)
+    public string CreateBootstrapJson(string nodeId = "test-node", IEnumerable<string>? serverFeatures = null, bool useUnixSocket = false, XdsTestTlsCredentials? tlsCredentials = null)
     {
         if (useUnixSocket && UnixSocketPath is null)
         {
@@ -298,7 +332,25 @@ public sealed partial class XdsTestServer : IAsyncDisposable
             json.WriteString("server_uri", useUnixSocket ? "unix://" + Path.GetFullPath(UnixSocketPath!) : ServerUri);
             json.WriteStartArray("channel_creds");
             json.WriteStartObject();
-            json.WriteString("type", "insecure");
+            if (tlsCredentials is null)
+            {
+                json.WriteString("type", "insecure");
+            }
+            else
+            {
+                json.WriteString("type", "tls");
+                json.WriteStartObject("config");
+                WriteIfSet(json, "ca_certificate_file", tlsCredentials.CaCertificateFile);
+                WriteIfSet(json, "certificate_file", tlsCredentials.CertificateFile);
+                WriteIfSet(json, "private_key_file", tlsCredentials.PrivateKeyFile);
+                if (tlsCredentials.RefreshInterval is { } refresh)
+                {
+                    json.WriteString("refresh_interval", refresh.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + "s");
+                }
+
+                json.WriteEndObject();
+            }
+
             json.WriteEndObject();
             json.WriteEndArray();
             json.WriteStartArray("server_features");
@@ -346,6 +398,14 @@ public sealed partial class XdsTestServer : IAsyncDisposable
         finally
         {
             _lifecycle.Release();
+        }
+    }
+
+    private static void WriteIfSet(Utf8JsonWriter json, string name, string? value)
+    {
+        if (value is not null)
+        {
+            json.WriteString(name, value);
         }
     }
 
@@ -438,7 +498,7 @@ public sealed partial class XdsTestServer : IAsyncDisposable
         });
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
         {
-            kestrel.Listen(IPAddress.Loopback, port, listen => listen.Protocols = HttpProtocols.Http2);
+            kestrel.Listen(IPAddress.Loopback, port, ConfigureListener);
             if (UnixSocketPath is { } socket)
             {
                 if (File.Exists(socket))
@@ -446,7 +506,7 @@ public sealed partial class XdsTestServer : IAsyncDisposable
                     File.Delete(socket);
                 }
 
-                kestrel.ListenUnixSocket(socket, listen => listen.Protocols = HttpProtocols.Http2);
+                kestrel.ListenUnixSocket(socket, ConfigureListener);
             }
         });
         builder.Services.AddSingleton(_loggerFactory);
@@ -457,5 +517,48 @@ public sealed partial class XdsTestServer : IAsyncDisposable
         var app = builder.Build();
         app.MapGrpcService<AdsService>();
         return app;
+    }
+
+    private void ConfigureListener(ListenOptions listen)
+    {
+        listen.Protocols = HttpProtocols.Http2;
+        if (Tls is not { } tls)
+        {
+            return;
+        }
+
+        listen.UseHttps(new HttpsConnectionAdapterOptions
+        {
+            ServerCertificate = tls.ServerCertificate,
+            ClientCertificateMode = tls.ClientRoots is null ? ClientCertificateMode.NoCertificate : ClientCertificateMode.RequireCertificate,
+            ClientCertificateValidation = tls.ClientRoots is null ? null : (certificate, _, _) => VerifyClient(certificate, tls.ClientRoots),
+        });
+    }
+
+    /// <summary>Verifies a client certificate against <paramref name="roots"/> only, and records it when it passes.</summary>
+    private bool VerifyClient(X509Certificate2 certificate, X509Certificate2Collection roots)
+    {
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.AddRange(roots);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        chain.ChainPolicy.ApplicationPolicy.Add(new System.Security.Cryptography.Oid("1.3.6.1.5.5.7.3.2")); // client authentication
+        if (!chain.Build(certificate))
+        {
+            return false;
+        }
+
+        var record = new XdsTestClientCertificate(
+            certificate.Subject,
+            certificate.SerialNumber,
+            certificate.Thumbprint,
+            MeshCertificates.GetSpiffeId(certificate),
+            certificate.NotAfter.ToUniversalTime());
+        lock (_clientCertificatesLock)
+        {
+            _clientCertificates.Add(record);
+        }
+
+        return true;
     }
 }
