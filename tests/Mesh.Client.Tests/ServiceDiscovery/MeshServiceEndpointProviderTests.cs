@@ -35,4 +35,28 @@ public class MeshServiceEndpointProviderTests
         Assert.True(ServiceEndpointQuery.TryParse("http://other", out var query));
         Assert.False(factory.TryCreateProvider(query!, out _));
     }
+
+    [Fact]
+    public async Task TlsCluster_EndpointsAreNotHandedOut_SoNobodyReachesThemInPlaintext()
+    {
+        await using var host = await MeshHost.StartAsync("""
+            {
+              "Mesh": {
+                "Tls": { "CertificateProviders": { "default": { "CaCertificateFile": "/nonexistent/root-cert.pem" } } },
+                "Services": {
+                  "secure": { "Endpoints": [ "10.0.0.1:8443" ], "Tls": { "RootCertificateProvider": "default" } },
+                  "plain": { "Endpoints": [ "10.0.0.2:8080" ] }
+                }
+              }
+            }
+            """);
+        var resolver = host.Services.GetRequiredService<ServiceEndpointResolver>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+
+        var plain = await resolver.GetEndpointsAsync("http://plain", timeout.Token);
+        var secure = await Record.ExceptionAsync(async () => Assert.Empty((await resolver.GetEndpointsAsync("http://secure", timeout.Token)).Endpoints));
+
+        Assert.Equal(["10.0.0.2:8080"], plain.Endpoints.Select(e => e.EndPoint.ToString()));
+        Assert.True(secure is null or InvalidOperationException or OperationCanceledException, secure?.ToString());
+    }
 }
