@@ -8,6 +8,7 @@ using Envoy.Extensions.Filters.Http.Router.V3;
 using Envoy.Extensions.Filters.Network.HttpConnectionManager.V3;
 using Envoy.Extensions.LoadBalancingPolicies.RoundRobin.V3;
 using Envoy.Extensions.LoadBalancingPolicies.WrrLocality.V3;
+using Envoy.Extensions.TransportSockets.Tls.V3;
 using Envoy.Type.Matcher.V3;
 using Envoy.Type.V3;
 using Google.Protobuf;
@@ -46,6 +47,18 @@ internal static class AckNackCases
 
     /// <summary>The per-route config type of that filter.</summary>
     public const string LuaPerRouteTypeUrl = "type.googleapis.com/envoy.extensions.filters.http.lua.v3.LuaPerRoute";
+
+    /// <summary>
+    /// The bootstrap's certificate provider instance with an identity and roots, named as Istio names it; every
+    /// client of the matrix gets it (<see cref="AckNackMatrix"/> writes its files).
+    /// </summary>
+    public const string IdentityProvider = XdsResources.IstioCertificateProvider;
+
+    /// <summary>The bootstrap's certificate provider instance with roots only.</summary>
+    public const string RootsProvider = "roots";
+
+    /// <summary>The server identity the TLS cases match (no call is made while they are in force).</summary>
+    public const string ServerIdentity = "spiffe://cluster.local/ns/default/sa/matrix";
 
     public static IReadOnlyList<AckNackCase> All { get; } =
     [
@@ -189,6 +202,46 @@ internal static class AckNackCases
         })),
         new("cds-outlier-detection-max-ejection-percent-101", XdsTypeUrls.Cluster, _ => Cluster(c => c.OutlierDetection = new OutlierDetection { MaxEjectionPercent = 101 })),
 
+        // CDS: TLS towards the endpoints (gRFC A29; system roots, gRFC A82). Tls() starts from mutual TLS in the
+        // current form: identity and roots from provider instance "default", the server's SPIFFE ID as an exact SAN.
+        new("cds-tls-istio", XdsTypeUrls.Cluster, _ => Cluster(c => WithTransportSocket(c, XdsResources.IstioUpstreamTls(ServerIdentity)))),
+        new("cds-tls-sni", XdsTypeUrls.Cluster, _ => Tls(t => t.Sni = "outbound_.8080_._.matrix.default.svc.cluster.local")),
+        new("cds-tls-without-identity", XdsTypeUrls.Cluster, _ => Cluster(c => WithTransportSocket(c, XdsResources.UpstreamTls(null, RootsProvider, ServerIdentity)))),
+        new("cds-tls-unknown-provider-instance", XdsTypeUrls.Cluster, _ => Tls(t => t.CommonTlsContext.TlsCertificateProviderInstance.InstanceName = "spire")),
+        new("cds-tls-no-root-source", XdsTypeUrls.Cluster, _ => Tls(t => t.CommonTlsContext.ValidationContext.CaCertificateProviderInstance = null)),
+        new("cds-tls-typed-san-matcher", XdsTypeUrls.Cluster, _ => Tls(t =>
+        {
+            t.CommonTlsContext.ValidationContext.MatchSubjectAltNames.Clear();
+            t.CommonTlsContext.ValidationContext.MatchTypedSubjectAltNames.Add(TypedSan(SubjectAltNameMatcher.Types.SanType.Uri, ServerIdentity));
+        })),
+        new("cds-tls-both-san-lists", XdsTypeUrls.Cluster, _ => Tls(t =>
+            t.CommonTlsContext.ValidationContext.MatchTypedSubjectAltNames.Add(TypedSan(SubjectAltNameMatcher.Types.SanType.Dns, "matrix.default.svc.cluster.local")))),
+        new("cds-tls-certificates-without-provider", XdsTypeUrls.Cluster, _ => Tls(t =>
+        {
+            t.CommonTlsContext.TlsCertificateProviderInstance = null;
+            t.CommonTlsContext.TlsCertificates.Add(FileCertificate("/etc/certs/cert-chain.pem", "/etc/certs/key.pem"));
+        })),
+        new("cds-tls-verify-certificate-spki", XdsTypeUrls.Cluster, _ => Tls(t =>
+            t.CommonTlsContext.ValidationContext.VerifyCertificateSpki.Add("NvqYIYSbgK2vCJpQhObf77vv+bQWtc5ek5RIOwPiC9A="))),
+        new("cds-tls-custom-validator-config", XdsTypeUrls.Cluster, _ => Tls(t =>
+            t.CommonTlsContext.ValidationContext.CustomValidatorConfig = new TypedExtensionConfig
+            {
+                Name = "envoy.tls.cert_validator.spiffe",
+                TypedConfig = new Any { TypeUrl = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.SPIFFECertValidatorConfig" },
+            })),
+        new("cds-tls-raw-buffer-transport-socket", XdsTypeUrls.Cluster, _ => Cluster(c => c.TransportSocket = new TransportSocket
+        {
+            // RawBuffer has no fields: an empty value is its whole encoding.
+            Name = "envoy.transport_sockets.raw_buffer",
+            TypedConfig = new Any { TypeUrl = "type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer" },
+        })),
+        new("cds-tls-system-root-certs", XdsTypeUrls.Cluster, _ => Tls(t =>
+        {
+            t.CommonTlsContext.TlsCertificateProviderInstance = null;
+            t.CommonTlsContext.ValidationContext.CaCertificateProviderInstance = null;
+            t.CommonTlsContext.ValidationContext.SystemRootCerts = new CertificateValidationContext.Types.SystemRootCerts();
+        })),
+
         // EDS
         new("eds-two-localities-two-priorities", XdsTypeUrls.ClusterLoadAssignment, b => Endpoints(
             Locality("zone-a", 0, b[0]),
@@ -307,6 +360,38 @@ internal static class AckNackCases
         change?.Invoke(cluster);
         return Any.Pack(cluster);
     }
+
+    /// <summary>The baseline cluster with mutual TLS in the current form (gRFC A29), changed by <paramref name="change"/>.</summary>
+    private static Any Tls(Action<UpstreamTlsContext> change)
+    {
+        var context = UpstreamTlsContext.Parser.ParseFrom(XdsResources.UpstreamTls(IdentityProvider, IdentityProvider, ServerIdentity).Value);
+        change(context);
+        return Cluster(c => WithTransportSocket(c, Any.Pack(context)));
+    }
+
+    private static void WithTransportSocket(Envoy.Config.Cluster.V3.Cluster cluster, Any upstreamTls) =>
+        cluster.TransportSocket = new TransportSocket { Name = "envoy.transport_sockets.tls", TypedConfig = upstreamTls };
+
+    /// <summary>
+    /// <c>TlsCertificate { certificate_chain { filename }, private_key { filename } }</c>, as Envoy reads a static
+    /// identity. Our protos leave TlsCertificate's fields out: written by hand, they travel as unknown fields.
+    /// </summary>
+    private static TlsCertificate FileCertificate(string chain, string key)
+    {
+        using var bytes = new MemoryStream();
+        using (var output = new CodedOutputStream(bytes, leaveOpen: true))
+        {
+            output.WriteTag(1, WireFormat.WireType.LengthDelimited);
+            output.WriteMessage(new DataSource { Filename = chain });
+            output.WriteTag(2, WireFormat.WireType.LengthDelimited);
+            output.WriteMessage(new DataSource { Filename = key });
+        }
+
+        return TlsCertificate.Parser.ParseFrom(bytes.ToArray());
+    }
+
+    private static SubjectAltNameMatcher TypedSan(SubjectAltNameMatcher.Types.SanType type, string exact) =>
+        new() { SanType = type, Matcher = new StringMatcher { Exact = exact } };
 
     private static void LogicalDns(Envoy.Config.Cluster.V3.Cluster cluster, string address)
     {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json.Nodes;
 using Mesh.Client.Grpc;
 using Mesh.Client.Testing;
 using Mesh.Client.Tests.TestInfrastructure;
@@ -43,6 +44,7 @@ internal static class AckNackMatrix
     {
         await using var backends = await Backends.StartAsync(3, "matrix");
         await using var server = await XdsTestServer.StartAsync();
+        using var providers = CertificateProviders.Create();
         var addresses = backends.Items.Select(b => b.Address).ToArray();
         var baseline = AckNackCases.Baseline(addresses);
         server.Update(set =>
@@ -54,7 +56,7 @@ internal static class AckNackMatrix
         });
 
         var generation = 0;
-        var client = await StartAsync(kind, server, ++generation);
+        var client = await StartAsync(kind, server, providers, ++generation);
         var results = new List<MeasuredVerdict>();
         try
         {
@@ -84,7 +86,7 @@ internal static class AckNackMatrix
                 {
                     log($"{kind}: restarting the client after case {@case.Id}:\n{client.Describe()}");
                     await client.DisposeAsync();
-                    client = await StartAsync(kind, server, ++generation);
+                    client = await StartAsync(kind, server, providers, ++generation);
                 }
 
                 results.Add(verdict);
@@ -138,12 +140,13 @@ internal static class AckNackMatrix
         return string.Join(" | ", lines.Where(l => l.StartsWith("--- state", StringComparison.Ordinal)).Concat(lines.TakeLast(3)));
     }
 
-    private static async Task<IMatrixClient> StartAsync(MatrixClientKind kind, XdsTestServer server, int generation)
+    private static async Task<IMatrixClient> StartAsync(MatrixClientKind kind, XdsTestServer server, CertificateProviders providers, int generation)
     {
         var nodeId = string.Create(CultureInfo.InvariantCulture, $"matrix-{kind}-{generation}");
+        var bootstrap = providers.AddTo(server.CreateBootstrapJson(nodeId));
         IMatrixClient client = kind == MatrixClientKind.Ours
-            ? await OurMatrixClient.StartAsync(server, nodeId)
-            : await ReferenceMatrixClient.StartAsync(kind == MatrixClientKind.GrpcJs ? ReferenceClientKind.GrpcJs : ReferenceClientKind.CCore, server, nodeId);
+            ? await OurMatrixClient.StartAsync(bootstrap, nodeId)
+            : await ReferenceMatrixClient.StartAsync(kind == MatrixClientKind.GrpcJs ? ReferenceClientKind.GrpcJs : ReferenceClientKind.CCore, bootstrap, nodeId);
         try
         {
             // Subscribed to every type, and every current version ACKed: the client stands on the baseline.
@@ -163,6 +166,70 @@ internal static class AckNackMatrix
         return client;
     }
 
+    /// <summary>
+    /// The bootstrap's <c>certificate_providers</c> (gRFC A29), the same for every client: <c>file_watcher</c>
+    /// instances over PEM files issued at run time by a <see cref="TestCertificateAuthority"/> —
+    /// <see cref="AckNackCases.IdentityProvider"/> with an identity and roots, <see cref="AckNackCases.RootsProvider"/>
+    /// with roots only. The TLS cases name them; a client NACKs a name its bootstrap does not declare.
+    /// </summary>
+    private sealed class CertificateProviders : IDisposable
+    {
+        private readonly string _directory;
+        private readonly string _json;
+
+        private CertificateProviders(string directory, string json)
+        {
+            _directory = directory;
+            _json = json;
+        }
+
+        public static CertificateProviders Create()
+        {
+            var directory = Directory.CreateTempSubdirectory("mesh-matrix-certs-").FullName;
+            using var authority = new TestCertificateAuthority("Mesh Matrix Root CA");
+            using var identity = authority.Issue("spiffe://cluster.local/ns/default/sa/matrix-client");
+            var (chain, key, root) = authority.WriteIstioFiles(directory, identity);
+            var providers = new JsonObject
+            {
+                [AckNackCases.IdentityProvider] = FileWatcher(new JsonObject
+                {
+                    ["certificate_file"] = chain,
+                    ["private_key_file"] = key,
+                    ["ca_certificate_file"] = root,
+                    ["refresh_interval"] = "600s",
+                }),
+                [AckNackCases.RootsProvider] = FileWatcher(new JsonObject
+                {
+                    ["ca_certificate_file"] = root,
+                    ["refresh_interval"] = "600s",
+                }),
+            };
+            return new CertificateProviders(directory, providers.ToJsonString());
+        }
+
+        /// <summary>The bootstrap with these providers added.</summary>
+        public string AddTo(string bootstrapJson)
+        {
+            var bootstrap = JsonNode.Parse(bootstrapJson)!.AsObject();
+            bootstrap["certificate_providers"] = JsonNode.Parse(_json);
+            return bootstrap.ToJsonString();
+        }
+
+        public void Dispose()
+        {
+            try
+            {
+                Directory.Delete(_directory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A temp directory may stay.
+            }
+        }
+
+        private static JsonObject FileWatcher(JsonObject config) => new() { ["plugin_name"] = "file_watcher", ["config"] = config };
+    }
+
     private interface IMatrixClient : IAsyncDisposable
     {
         string NodeId { get; }
@@ -178,9 +245,9 @@ internal static class AckNackMatrix
 
         public bool IsAlive => !client.HasExited;
 
-        public static async Task<IMatrixClient> StartAsync(ReferenceClientKind kind, XdsTestServer server, string nodeId)
+        public static async Task<IMatrixClient> StartAsync(ReferenceClientKind kind, string bootstrap, string nodeId)
         {
-            var client = await ReferenceClient.StartAsync(kind, server.CreateBootstrapJson(nodeId), "xds:///" + AckNackCases.Target, calls: 1);
+            var client = await ReferenceClient.StartAsync(kind, bootstrap, "xds:///" + AckNackCases.Target, calls: 1);
             try
             {
                 var first = await client.WaitForCallsAsync();
@@ -210,9 +277,9 @@ internal static class AckNackMatrix
 
         public bool IsAlive => true;
 
-        public static async Task<IMatrixClient> StartAsync(XdsTestServer server, string nodeId)
+        public static async Task<IMatrixClient> StartAsync(string bootstrap, string nodeId)
         {
-            var host = await MeshHost.StartAsync(XdsMesh.AppSettings(server.CreateBootstrapJson(nodeId)));
+            var host = await MeshHost.StartAsync(XdsMesh.AppSettings(bootstrap));
             var channel = MeshGrpc.CreateChannel("xds:///" + AckNackCases.Target, host.Services);
             try
             {
