@@ -544,17 +544,17 @@ public class XdsClusterTlsDecoderTests
     }
 
     [Fact]
-    public void BothSanLists_AreNackedAsEnvoyDoes()
+    public void BothSanLists_TheTypedListWins_AndTheDeprecatedOneIsNotEvenValidated()
     {
         var context = RootsOnly(v =>
         {
-            v.MatchSubjectAltNames.Add(new StringMatcher { Exact = EchoSpiffeId });
-            v.MatchTypedSubjectAltNames.Add(new SubjectAltNameMatcher { SanType = SubjectAltNameMatcher.Types.SanType.Uri, Matcher = new StringMatcher { Exact = EchoSpiffeId } });
+            v.MatchSubjectAltNames.Add(new StringMatcher { SafeRegex = new RegexMatcher { Regex = "spiffe://(unclosed" } });
+            v.MatchTypedSubjectAltNames.Add(new SubjectAltNameMatcher { SanType = SubjectAltNameMatcher.Types.SanType.Dns, Matcher = new StringMatcher { Exact = "echo.default.svc" } });
         });
 
-        Assert.Equal(
-            $"{CommonPath}.validation_context: match_subject_alt_names and match_typed_subject_alt_names are both set (Envoy rejects this too): use match_typed_subject_alt_names alone",
-            Error(context));
+        var match = Assert.Single(ValidTls(context).SubjectAltNames);
+
+        Assert.Equal(new SubjectAltNameMatch { Type = SubjectAltNameType.Dns, Kind = StringMatchKind.Exact, Value = "echo.default.svc" }, match);
     }
 
     [Fact]

@@ -402,14 +402,10 @@ internal static class XdsClusterDecoder
             ? ProviderReference(instance.InstanceName, instance.CertificateName, Field(path, "ca_certificate_provider_instance"), context, errors)
             : null;
 
-        // Envoy rejects the two lists together; which one was meant cannot be known.
-        if (validation.MatchSubjectAltNames.Count > 0 && validation.MatchTypedSubjectAltNames.Count > 0)
-        {
-            AddError(errors, path, "match_subject_alt_names and match_typed_subject_alt_names are both set (Envoy rejects this too): use match_typed_subject_alt_names alone");
-        }
-
+        // With both lists set, the deprecated one is ignored (not even validated), as Envoy's API says since
+        // 1.23; a control plane may send both so that older clients, which read only the old list, get a SAN.
         var sans = new List<SubjectAltNameMatch>();
-        for (var i = 0; i < validation.MatchSubjectAltNames.Count; i++)
+        for (var i = 0; validation.MatchTypedSubjectAltNames.Count == 0 && i < validation.MatchSubjectAltNames.Count; i++)
         {
             if (DecodeSanMatcher(validation.MatchSubjectAltNames[i], SubjectAltNameType.Any, Field(path, $"match_subject_alt_names[{i}]"), errors) is { } match)
             {
