@@ -37,6 +37,10 @@ internal sealed class MeshTlsHttpTransport : IDisposable
             ConnectCallback = ConnectAsync,
             EnableMultipleHttp2Connections = true,
             PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
+
+            // Connections are replaced now and then, so that each side's certificates are checked again
+            // and rotated ones come into use even on a connection that never goes idle.
+            PooledConnectionLifetime = TimeSpan.FromMinutes(15),
             UseProxy = false,
             AllowAutoRedirect = false,
             UseCookies = false,
