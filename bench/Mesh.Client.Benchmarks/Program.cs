@@ -4,9 +4,10 @@ using BenchmarkDotNet.Running;
 using Mesh.Client.Benchmarks;
 using Perfolizer.Horology;
 
-// Two console modes that BenchmarkDotNet cannot express (see bench/README.md, "xDS updates"):
+// Console modes that BenchmarkDotNet cannot express (see bench/README.md, "xDS updates" and "mTLS"):
 //   --retained            memory an applied 10,000-endpoint EDS update keeps alive, per endpoint
 //   --concurrent [secs]   picks on one thread while updates are published on another
+//   --mtls [rounds] [workers]   end-to-end requests/s and TLS handshakes, mTLS vs plaintext, on loopback
 if (args is ["--retained", ..])
 {
     return RetainedMemory.Run();
@@ -15,6 +16,11 @@ if (args is ["--retained", ..])
 if (args is ["--concurrent", .. var rest])
 {
     return ConcurrentPicks.Run(rest);
+}
+
+if (args is ["--mtls", .. var mtlsArgs])
+{
+    return MtlsThroughput.Run(mtlsArgs);
 }
 
 // One short job for every benchmark, so the whole suite runs in a few minutes on a 2-core box:
