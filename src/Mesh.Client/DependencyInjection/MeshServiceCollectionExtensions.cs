@@ -9,6 +9,7 @@ using Mesh.Client.Grpc.Internal;
 using Mesh.Client.Http.Internal;
 using Mesh.Client.Internal;
 using Mesh.Client.ServiceDiscovery.Internal;
+using Mesh.Client.Telemetry.Internal;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Mesh.Client.Xds.Internal;
@@ -77,11 +78,15 @@ public static partial class MeshServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MeshOptions>, MeshOptionsValidator>());
         services.TryAddSingleton(MeshRandom.Shared);
         services.TryAddSingleton<ConfigurationMeshSource>();
+        services.AddMetrics();
+        services.TryAddSingleton(sp => new MeshMetrics(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+        MeshTelemetryRegistration.Add(services);
         services.TryAddSingleton(sp =>
         {
             var runtime = new MeshRuntime(sp.GetRequiredService<MeshRandom>(), sp.GetService<TimeProvider>() ?? TimeProvider.System)
             {
                 LoggerFactory = sp.GetService<ILoggerFactory>(),
+                Metrics = sp.GetRequiredService<MeshMetrics>(),
             };
             sp.GetRequiredService<ConfigurationMeshSource>().Start(runtime);
             StartXds(sp, runtime);

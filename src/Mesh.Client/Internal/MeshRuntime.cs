@@ -54,6 +54,9 @@ internal sealed class MeshRuntime : IAsyncDisposable, IDisposable
     /// </summary>
     public Security.Internal.CertificateProviderStore Certificates => _certificates ??= new Security.Internal.CertificateProviderStore(_time, LoggerFactory);
 
+    /// <summary>The mesh's metrics; set by <c>AddMesh</c> from the application's <c>IMeterFactory</c>.</summary>
+    public Telemetry.Internal.MeshMetrics Metrics { get; init; } = Telemetry.Internal.MeshMetrics.Unobserved;
+
     /// <summary>Where the runtime's own parts (certificate providers) log; set by <c>AddMesh</c> before first use.</summary>
     public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; set; }
 
