@@ -135,6 +135,12 @@ public sealed class EchoBackend : IAsyncDisposable
             Interlocked.Increment(ref s.RequestCount);
             return $"{s.Name} {context.Request.Host}";
         });
+        app.MapGet("/trace", (HttpContext context, BackendState s) =>
+        {
+            // The trace context the caller propagated, every value of it: "traceparent|baggage".
+            Interlocked.Increment(ref s.RequestCount);
+            return $"{string.Join(",", context.Request.Headers["traceparent"].ToArray())}|{string.Join(",", context.Request.Headers["baggage"].ToArray())}";
+        });
         app.MapGet("/identity", (HttpContext context, BackendState s) =>
         {
             // The caller as this backend verified it: its certificate's SPIFFE ID.
@@ -154,6 +160,9 @@ public sealed class EchoBackend : IAsyncDisposable
         state.Owner = backend;
         return backend;
     }
+
+    /// <summary>A <c>Hello</c> name that makes the backend answer with the trace context it received: <c>traceparent|baggage</c>.</summary>
+    public const string TraceName = "trace";
 
     /// <summary>A <c>Hello</c> name that makes the backend send response headers and then fail with UNAVAILABLE.</summary>
     public const string HeadersThenUnavailable = "headers-then-unavailable";
@@ -219,6 +228,13 @@ public sealed class EchoBackend : IAsyncDisposable
                 // Response headers first, then a failure: the call is committed, so a client must not retry it.
                 await context.WriteResponseHeadersAsync([]);
                 throw new RpcException(new Status(StatusCode.Unavailable, state.Name + " failed after sending headers"));
+            }
+
+            if (request.Name == TraceName)
+            {
+                // The trace context the caller propagated, every value of it: "traceparent|baggage".
+                string Values(string key) => string.Join(",", context.RequestHeaders.Where(h => h.Key == key).Select(h => h.Value));
+                return new HelloReply { Backend = state.Name, Authority = context.Host, Message = $"{Values("traceparent")}|{Values("baggage")}" };
             }
 
             return new HelloReply { Backend = state.Name, Authority = context.Host, Message = "hello " + request.Name };

@@ -88,6 +88,7 @@ public static partial class MeshServiceCollectionExtensions
                 LoggerFactory = sp.GetService<ILoggerFactory>(),
                 Metrics = sp.GetRequiredService<MeshMetrics>(),
             };
+            runtime.Metrics.Observe(() => runtime.Current.Clusters.Values);
             sp.GetRequiredService<ConfigurationMeshSource>().Start(runtime);
             StartXds(sp, runtime);
             return runtime;

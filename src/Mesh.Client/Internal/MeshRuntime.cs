@@ -421,7 +421,7 @@ internal sealed class MeshRuntime : IAsyncDisposable, IDisposable
             else
             {
                 var name = cluster.Name;
-                var created = new OutlierDetector(outlierPolicy, _time, _random, () => RefreshClusters(source, name));
+                var created = new OutlierDetector(outlierPolicy, _time, _random, () => RefreshClusters(source, name), clusterState);
                 created.Update(outlierPolicy, all);
                 clusterState.SetOutlierDetector(created);
             }

@@ -34,6 +34,14 @@ internal sealed class ClusterState(string name)
     /// <summary>Whether a request would be refused now (checked at pick time by the gRPC front door).</summary>
     public bool IsAtLimit(uint maxRequests) => Volatile.Read(ref _active) >= maxRequests;
 
+    private long _ejections;
+
+    /// <summary>Endpoints of the cluster outlier detection has ejected, in all.</summary>
+    public long Ejections => Volatile.Read(ref _ejections);
+
+    /// <summary>Counts an ejection.</summary>
+    public void CountEjection() => Interlocked.Increment(ref _ejections);
+
     /// <summary>Counts a request refused without <see cref="TryAcquire"/>.</summary>
     public void CountOverflow() => Interlocked.Increment(ref _overflows);
 

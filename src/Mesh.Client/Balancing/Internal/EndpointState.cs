@@ -36,8 +36,25 @@ internal sealed class EndpointState
     /// <summary>The endpoint as the current configuration describes it (weight, health may change).</summary>
     public MeshEndpoint Endpoint { get; set; }
 
+    private LocalityName _locality = LocalityName.Default;
+    private string? _localityLabel;
+
     /// <summary>The locality the endpoint sits in under the current configuration.</summary>
-    public LocalityName Locality { get; set; } = LocalityName.Default;
+    public LocalityName Locality
+    {
+        get => _locality;
+        set
+        {
+            if (_locality != value)
+            {
+                _locality = value;
+                _localityLabel = null;
+            }
+        }
+    }
+
+    /// <summary>The locality as gRPC's metrics label it (gRFC A78): <c>{region="…", zone="…", sub_zone="…"}</c>.</summary>
+    public string LocalityLabel => _localityLabel ??= $"{{region=\"{_locality.Region}\", zone=\"{_locality.Zone}\", sub_zone=\"{_locality.SubZone}\"}}";
 
     /// <summary>Priority under the current configuration.</summary>
     public int Priority { get; set; }
@@ -95,6 +112,12 @@ internal sealed class EndpointState
 
     /// <summary>Records a request that failed (a connection failure, a 5xx, a gRPC error status), for outlier detection.</summary>
     public void RecordFailure() => Interlocked.Increment(ref _failures);
+
+    /// <summary>Successes counted in the current outlier-detection interval, read without taking them (for status pages).</summary>
+    public long IntervalSuccesses => Interlocked.Read(ref _successes);
+
+    /// <summary>Failures counted in the current outlier-detection interval, read without taking them (for status pages).</summary>
+    public long IntervalFailures => Interlocked.Read(ref _failures);
 
     /// <summary>Takes the outcomes counted since the last call and starts counting afresh.</summary>
     public (long Successes, long Failures) TakeOutcomes() =>

@@ -20,12 +20,15 @@ internal sealed class OutlierDetector : IDisposable
     private ITimer? _timer;
     private bool _disposed;
 
-    public OutlierDetector(OutlierDetectionPolicy policy, TimeProvider time, MeshRandom random, Action onEjectionsChanged)
+    private readonly ClusterState? _state;
+
+    public OutlierDetector(OutlierDetectionPolicy policy, TimeProvider time, MeshRandom random, Action onEjectionsChanged, ClusterState? state = null)
     {
         _policy = policy;
         _time = time;
         _random = random;
         _onEjectionsChanged = onEjectionsChanged;
+        _state = state;
         _timer = _time.CreateTimer(_ => RunInterval(), null, policy.Interval, policy.Interval);
     }
 
@@ -223,6 +226,7 @@ internal sealed class OutlierDetector : IDisposable
         }
 
         endpoint.Eject(now);
+        _state?.CountEjection();
         return true;
     }
 }

@@ -56,6 +56,9 @@ internal sealed class GrpcClusterPicker
 
     public PickMode Mode { get; }
 
+    /// <summary>The cluster's TLS settings, whose verified peers the call's telemetry reports.</summary>
+    public Security.Internal.ClusterTlsConnector? Tls { get; init; }
+
     public PickResult Pick(in PickRequest request) => Pick(request, out _);
 
     /// <summary>Picks for a call; <paramref name="endpoint"/> is the endpoint a completed pick chose.</summary>
@@ -109,8 +112,9 @@ internal sealed class GrpcClusterPicker
     /// place every usable endpoint, ready or not, so that a key's endpoint does not move while connections
     /// come up (gRFC A42); a pick that lands on a failed endpoint goes to a table over the ready ones.
     /// </remarks>
-    public static GrpcClusterPicker Build(string service, ClusterRuntime cluster, IReadOnlyDictionary<string, MeshLoadBalancer.SubchannelEntry> subchannels, MeshRandom random, string? tlsUnavailable = null)
+    public static GrpcClusterPicker Build(string service, ClusterRuntime cluster, IReadOnlyDictionary<string, MeshLoadBalancer.SubchannelEntry> subchannels, MeshRandom random, string? tlsUnavailable = null, Telemetry.Internal.MeshMetrics? metrics = null)
     {
+        metrics ??= Telemetry.Internal.MeshMetrics.Unobserved;
         if (cluster.Tls is not null && tlsUnavailable is not null)
         {
             // Fail closed: never plaintext to a cluster that asks for TLS.
@@ -148,7 +152,7 @@ internal sealed class GrpcClusterPicker
             var mode = ready.Length > 0 ? PickMode.Ready : PickMode.Queue;
             if (!policy.IsHashBased)
             {
-                return new GrpcClusterPicker(mode, readyPicker, readyResults, readyStates, [], null, [], [], null, cluster, service);
+                return new GrpcClusterPicker(mode, readyPicker, readyResults, readyStates, [], null, [], [], null, cluster, service) { Tls = cluster.Tls };
             }
 
             var all = PickerBuilder.Build(policy, usable, random);
@@ -161,7 +165,7 @@ internal sealed class GrpcClusterPicker
                 failed[i] = state == ConnectivityState.TransientFailure;
             }
 
-            return new GrpcClusterPicker(mode, all, results, [.. usable.Select(c => c.State)], failed, readyPicker, readyResults, readyStates, null, cluster, service);
+            return new GrpcClusterPicker(mode, all, results, [.. usable.Select(c => c.State)], failed, readyPicker, readyResults, readyStates, null, cluster, service) { Tls = cluster.Tls };
         }
 
         var detail = cluster.Config.ErrorMessage is { } error
@@ -175,7 +179,7 @@ internal sealed class GrpcClusterPicker
             subchannels.TryGetValue(KeyOf(candidate.State), out var entry) ? entry.State : ConnectivityState.Shutdown;
 
         PickResult ResultFor(in PickCandidate candidate) =>
-            PickResult.ForSubchannel(subchannels[KeyOf(candidate.State)].Subchannel!, new EndpointCallTracker(candidate.State, cluster.State));
+            PickResult.ForSubchannel(subchannels[KeyOf(candidate.State)].Subchannel!, new EndpointCallTracker(candidate.State, cluster.State, metrics));
 
         PickResult[] ResultsFor(PickCandidate[] candidates)
         {
@@ -194,10 +198,11 @@ internal sealed class GrpcClusterPicker
     /// records transport failures for outlier detection. When the mesh's interceptor runs the call, it records
     /// the outcome from the call's status instead, since a gRPC error arrives as a trailer, not a transport error.
     /// </summary>
-    private sealed class EndpointCallTracker(EndpointState state, ClusterState cluster) : ISubchannelCallTracker
+    private sealed class EndpointCallTracker(EndpointState state, ClusterState cluster, Telemetry.Internal.MeshMetrics metrics) : ISubchannelCallTracker
     {
         public void Start()
         {
+            metrics.RecordPick(state);
             state.OnStart();
             cluster.Acquire();
         }

@@ -19,6 +19,12 @@ internal sealed class MeshCallAttempt
     /// <summary>The endpoint the picker chose.</summary>
     public EndpointState? Endpoint { get; set; }
 
+    /// <summary>The TLS settings of the picked endpoint's cluster, if it has any.</summary>
+    public Security.Internal.ClusterTlsConnector? Tls { get; set; }
+
+    /// <summary>The identity the picked endpoint proved over TLS, when its cluster uses TLS and a connection was made.</summary>
+    public string? PeerIdentity => Tls is { } tls && Endpoint is { } endpoint && tls.Peers.TryGetValue(endpoint.Address, out var peer) ? peer : null;
+
     /// <summary>The picker refused the call (circuit breaker): the failure is never retried.</summary>
     public bool Dropped { get; set; }
 

@@ -3,6 +3,7 @@ using Grpc.Core.Interceptors;
 using Mesh.Client.Internal;
 using Mesh.Client.Model;
 using Mesh.Client.Routing.Internal;
+using Mesh.Client.Telemetry.Internal;
 using Microsoft.Extensions.Logging;
 
 namespace Mesh.Client.Grpc.Internal;
@@ -23,12 +24,18 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
     private readonly string _target;
     private readonly ILogger _logger;
 
+    private readonly string _targetUri;
+
     public MeshGrpcInterceptor(MeshRuntime runtime, string target, ILogger<MeshGrpcInterceptor> logger)
     {
         _runtime = runtime;
         _target = target;
         _logger = logger;
+        _targetUri = target.StartsWith("xds://", StringComparison.Ordinal) ? target : "xds:///" + target;
     }
+
+    private GrpcCallTelemetry? StartTelemetry(IMethod method, CallPlan plan) =>
+        GrpcCallTelemetry.StartIfObserved(_runtime.Metrics, method, _targetUri, plan.Route.Name);
 
     public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(
         TRequest request,
@@ -92,15 +99,27 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
         using (fault)
         {
             var attempt = plan.NewAttempt();
+            var telemetry = StartTelemetry(context.Method, plan);
+            var observed = telemetry?.StartAttempt(null);
             MeshCallContext.Current = attempt;
+            AsyncClientStreamingCall<TRequest, TResponse> call;
             try
             {
-                return continuation(plan.Apply(context));
+                call = continuation(plan.Apply(context));
             }
             finally
             {
                 MeshCallContext.Current = null;
+                RestoreActivity(telemetry);
             }
+
+            if (telemetry is null)
+            {
+                return call;
+            }
+
+            return new AsyncClientStreamingCall<TRequest, TResponse>(
+                call.RequestStream, ObserveAsync(call.ResponseAsync, telemetry, observed!, attempt), call.ResponseHeadersAsync, call.GetStatus, call.GetTrailers, call.Dispose);
         }
     }
 
@@ -117,15 +136,31 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
         using (fault)
         {
             var attempt = plan.NewAttempt();
+            var telemetry = StartTelemetry(context.Method, plan);
+            var observed = telemetry?.StartAttempt(null);
             MeshCallContext.Current = attempt;
+            AsyncDuplexStreamingCall<TRequest, TResponse> call;
             try
             {
-                return continuation(plan.Apply(context));
+                call = continuation(plan.Apply(context));
             }
             finally
             {
                 MeshCallContext.Current = null;
+                RestoreActivity(telemetry);
             }
+
+            if (telemetry is null)
+            {
+                return call;
+            }
+
+            var reader = new ObservedReader<TResponse>(call.ResponseStream, telemetry, observed!, attempt);
+            return new AsyncDuplexStreamingCall<TRequest, TResponse>(call.RequestStream, reader, call.ResponseHeadersAsync, call.GetStatus, call.GetTrailers, () =>
+            {
+                call.Dispose();
+                reader.Complete(StatusCode.Cancelled, "The call was disposed before it completed.");
+            });
         }
     }
 
@@ -157,6 +192,68 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
         {
             fault.Dispose();
             throw FaultException(code);
+        }
+    }
+
+    /// <summary>Puts back the caller's current activity after a call was started under the mesh's spans.</summary>
+    private static void RestoreActivity(GrpcCallTelemetry? telemetry)
+    {
+        if (telemetry?.Activity is { } activity)
+        {
+            System.Diagnostics.Activity.Current = activity.Parent;
+        }
+    }
+
+    private static async Task<TResponse> ObserveAsync<TResponse>(Task<TResponse> response, GrpcCallTelemetry telemetry, GrpcAttemptTelemetry attempt, MeshCallAttempt meshAttempt)
+    {
+        try
+        {
+            var result = await response.ConfigureAwait(false);
+            attempt.Received(result);
+            attempt.Complete(meshAttempt, StatusCode.OK, null);
+            telemetry.Complete(StatusCode.OK, null);
+            return result;
+        }
+        catch (RpcException ex)
+        {
+            attempt.Complete(meshAttempt, ex.StatusCode, ex.Status.Detail);
+            telemetry.Complete(ex);
+            throw;
+        }
+    }
+
+    /// <summary>A response stream that ends its call's telemetry when it ends.</summary>
+    private sealed class ObservedReader<T>(IAsyncStreamReader<T> inner, GrpcCallTelemetry telemetry, GrpcAttemptTelemetry attempt, MeshCallAttempt meshAttempt) : IAsyncStreamReader<T>
+    {
+        public T Current => inner.Current;
+
+        public async Task<bool> MoveNext(CancellationToken cancellationToken)
+        {
+            try
+            {
+                var moved = await inner.MoveNext(cancellationToken).ConfigureAwait(false);
+                if (moved)
+                {
+                    attempt.Received(inner.Current);
+                }
+                else
+                {
+                    Complete(StatusCode.OK, null);
+                }
+
+                return moved;
+            }
+            catch (RpcException ex)
+            {
+                Complete(ex.StatusCode, ex.Status.Detail);
+                throw;
+            }
+        }
+
+        public void Complete(StatusCode code, string? detail)
+        {
+            attempt.Complete(meshAttempt, code, detail);
+            telemetry.Complete(code, detail);
         }
     }
 
@@ -297,6 +394,27 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
 
         private async Task<TResponse> RunAsync(MeshGrpcInterceptor owner)
         {
+            var telemetry = owner.StartTelemetry(_context.Method, _plan);
+            if (telemetry is null)
+            {
+                return await RunAsync(owner, null).ConfigureAwait(false);
+            }
+
+            try
+            {
+                var response = await RunAsync(owner, telemetry).ConfigureAwait(false);
+                telemetry.Complete(StatusCode.OK, null);
+                return response;
+            }
+            catch (Exception ex)
+            {
+                telemetry.Complete(ex);
+                throw;
+            }
+        }
+
+        private async Task<TResponse> RunAsync(MeshGrpcInterceptor owner, GrpcCallTelemetry? telemetry)
+        {
             using var fault = _plan.Route.Fault is { } policy ? owner._runtime.Faults.Decide(policy, new GrpcRequestView(_plan.Options.Headers)) : default;
             if (fault.HasFault)
             {
@@ -314,6 +432,7 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
             for (var attemptNumber = 0; ; attemptNumber++)
             {
                 var attempt = _plan.NewAttempt();
+                var observed = telemetry?.StartAttempt(_request);
                 MeshCallContext.Current = attempt;
                 AsyncUnaryCall<TResponse> call;
                 try
@@ -323,6 +442,10 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
                 finally
                 {
                     MeshCallContext.Current = null;
+                    if (observed?.Activity is { } span)
+                    {
+                        System.Diagnostics.Activity.Current = span.Parent;
+                    }
                 }
 
                 var previous = _current;
@@ -332,11 +455,14 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
                 {
                     var response = await call.ResponseAsync.ConfigureAwait(false);
                     CallPlan.Record(attempt, StatusCode.OK);
+                    observed?.Received(response);
+                    observed?.Complete(attempt, StatusCode.OK, null);
                     return response;
                 }
                 catch (RpcException ex)
                 {
                     CallPlan.Record(attempt, ex.StatusCode);
+                    observed?.Complete(attempt, ex.StatusCode, ex.Status.Detail);
                     if (!_plan.ShouldRetry(ex, attempt, attemptNumber))
                     {
                         throw;
@@ -368,6 +494,8 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
         private int _attemptNumber;
         private bool _received;
         private bool _faultChecked;
+        private readonly GrpcCallTelemetry? _telemetry;
+        private GrpcAttemptTelemetry? _observed;
 
         public RetryingServerStreamingCall(MeshGrpcInterceptor owner, CallPlan plan, TRequest request, ClientInterceptorContext<TRequest, TResponse> context, AsyncServerStreamingCallContinuation<TRequest, TResponse> continuation)
         {
@@ -376,7 +504,12 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
             _request = request;
             _context = context;
             _continuation = continuation;
+            _telemetry = owner.StartTelemetry(context.Method, plan);
             StartAttempt();
+            if (_telemetry?.Activity is { } span)
+            {
+                System.Diagnostics.Activity.Current = span.Parent;
+            }
         }
 
         public TResponse Current => _current!.ResponseStream.Current;
@@ -387,9 +520,37 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
 
         public Metadata GetTrailers() => _current?.GetTrailers() ?? [];
 
-        public void Dispose() => _current?.Dispose();
+        public void Dispose()
+        {
+            _current?.Dispose();
+            _observed?.Complete(_attempt, StatusCode.Cancelled, "The call was disposed before it completed.");
+            _telemetry?.Dispose();
+        }
 
         public async Task<bool> MoveNext(CancellationToken cancellationToken)
+        {
+            try
+            {
+                var moved = await MoveNextCore(cancellationToken).ConfigureAwait(false);
+                if (moved)
+                {
+                    _observed?.Received(Current);
+                }
+                else
+                {
+                    _telemetry?.Complete(StatusCode.OK, null);
+                }
+
+                return moved;
+            }
+            catch (Exception ex) when (_telemetry is not null)
+            {
+                _telemetry.Complete(ex);
+                throw;
+            }
+        }
+
+        private async Task<bool> MoveNextCore(CancellationToken cancellationToken)
         {
             if (!_faultChecked)
             {
@@ -419,6 +580,7 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
                     if (!moved)
                     {
                         CallPlan.Record(_attempt!, StatusCode.OK);
+                        _observed?.Complete(_attempt, StatusCode.OK, null);
                     }
 
                     return moved;
@@ -426,6 +588,7 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
                 catch (RpcException ex)
                 {
                     CallPlan.Record(_attempt!, ex.StatusCode);
+                    _observed?.Complete(_attempt, ex.StatusCode, ex.Status.Detail);
                     if (_received || !_plan.ShouldRetry(ex, _attempt!, _attemptNumber))
                     {
                         throw;
@@ -443,6 +606,13 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
         private void StartAttempt()
         {
             _attempt = _plan.NewAttempt();
+            var parent = System.Diagnostics.Activity.Current;
+            if (_telemetry?.Activity is { } call)
+            {
+                System.Diagnostics.Activity.Current = call;
+            }
+
+            _observed = _telemetry?.StartAttempt(_request);
             MeshCallContext.Current = _attempt;
             try
             {
@@ -451,6 +621,10 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
             finally
             {
                 MeshCallContext.Current = null;
+                if (_telemetry is not null)
+                {
+                    System.Diagnostics.Activity.Current = parent;
+                }
             }
 
             _started.TrySetResult(_current);

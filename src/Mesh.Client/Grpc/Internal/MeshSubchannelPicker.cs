@@ -63,6 +63,7 @@ internal sealed class MeshSubchannelPicker(
         if (attempt is not null)
         {
             attempt.Endpoint = endpoint;
+            attempt.Tls = clusterPicker.Tls;
             attempt.Dropped = result.Type == PickResultType.Drop;
         }
 

@@ -7,6 +7,7 @@ using Polly.Timeout;
 using Mesh.Client.Internal;
 using Mesh.Client.Routing.Internal;
 using Mesh.Client.Security.Internal;
+using Mesh.Client.Telemetry.Internal;
 using Microsoft.Extensions.Logging;
 
 namespace Mesh.Client.Http.Internal;
@@ -114,7 +115,29 @@ internal sealed partial class MeshHttpHandler : DelegatingHandler
         return lookup.TryGetValue(authority[..(host.Length + 1 + written)], out service!);
     }
 
-    private async Task<HttpResponseMessage> SendToMeshAsync(HttpRequestMessage request, Uri original, ServiceRouteTable service, CancellationToken cancellationToken)
+    /// <summary>Sends a request to a mesh service; with a span and call metrics when anyone listens.</summary>
+    private Task<HttpResponseMessage> SendToMeshAsync(HttpRequestMessage request, Uri original, ServiceRouteTable service, CancellationToken cancellationToken) =>
+        HttpCallTelemetry.IsObserved(_runtime.Metrics)
+            ? SendObservedCallAsync(request, original, service, cancellationToken)
+            : SendToMeshAsync(request, original, service, telemetry: null, cancellationToken);
+
+    private async Task<HttpResponseMessage> SendObservedCallAsync(HttpRequestMessage request, Uri original, ServiceRouteTable service, CancellationToken cancellationToken)
+    {
+        using var telemetry = HttpCallTelemetry.Start(_runtime.Metrics, request, service.Name);
+        try
+        {
+            var response = await SendToMeshAsync(request, original, service, telemetry, cancellationToken).ConfigureAwait(false);
+            telemetry.Complete(response, null);
+            return response;
+        }
+        catch (Exception ex)
+        {
+            telemetry.Complete(null, ex);
+            throw;
+        }
+    }
+
+    private async Task<HttpResponseMessage> SendToMeshAsync(HttpRequestMessage request, Uri original, ServiceRouteTable service, HttpCallTelemetry? telemetry, CancellationToken cancellationToken)
     {
         // One string serves both route matching (the path, without the query) and the rewritten address.
         var pathAndQuery = original.PathAndQuery;
@@ -129,6 +152,7 @@ internal sealed partial class MeshHttpHandler : DelegatingHandler
                 $"No route of mesh service '{service.Name}' matches {request.Method} {pathText}.");
         }
 
+        telemetry?.SetRoute(route.Config.Name);
         if (route.Config.ErrorMessage is { } routeError)
         {
             throw new MeshRequestException(service.Name, MeshFailureReason.NoRoute, $"Mesh service '{service.Name}': {routeError}");
@@ -156,7 +180,7 @@ internal sealed partial class MeshHttpHandler : DelegatingHandler
             }
         }
 
-        var call = new MeshHttpCall(this, request, original, pathAndQuery, service, route);
+        var call = new MeshHttpCall(this, request, original, pathAndQuery, service, route, telemetry);
         var pipeline = route.GetHttpPipeline(_runtime.Time);
         if (pipeline is null)
         {
@@ -222,15 +246,46 @@ internal sealed partial class MeshHttpHandler : DelegatingHandler
     }
 
     /// <summary>One request to a mesh service through its route: the attempts of it, and putting the request back afterwards.</summary>
-    private sealed class MeshHttpCall(MeshHttpHandler handler, HttpRequestMessage request, Uri original, string pathAndQuery, ServiceRouteTable service, CompiledRoute route)
+    private sealed class MeshHttpCall(MeshHttpHandler handler, HttpRequestMessage request, Uri original, string pathAndQuery, ServiceRouteTable service, CompiledRoute route, HttpCallTelemetry? telemetry)
     {
+        private int _attempts;
+
         public HttpRequestMessage Request { get; } = request;
 
         /// <summary>The endpoint of the latest attempt, which a retry avoids when it can.</summary>
         public EndpointState? LastEndpoint { get; private set; }
 
         /// <summary>Sends one attempt: choose the cluster, respect its circuit breaker, pick an endpoint (another than <paramref name="lastEndpoint"/> when there is a choice), send.</summary>
-        public async Task<HttpResponseMessage> SendAttemptAsync(HttpRequestMessage message, EndpointState? lastEndpoint, CancellationToken cancellationToken)
+        public Task<HttpResponseMessage> SendAttemptAsync(HttpRequestMessage message, EndpointState? lastEndpoint, CancellationToken cancellationToken)
+        {
+            var attemptNumber = Interlocked.Increment(ref _attempts);
+            if (attemptNumber > 1 && handler._runtime.Metrics.Retries.Enabled)
+            {
+                handler._runtime.Metrics.Retries.Add(1, new("mesh.service", service.Name), new("mesh.front_door", "http"));
+            }
+
+            return telemetry is null
+                ? SendPickedAttemptAsync(message, lastEndpoint, attempt: null, cancellationToken)
+                : SendObservedAttemptAsync(message, lastEndpoint, telemetry, attemptNumber, cancellationToken);
+        }
+
+        private async Task<HttpResponseMessage> SendObservedAttemptAsync(HttpRequestMessage message, EndpointState? lastEndpoint, HttpCallTelemetry telemetry, int attemptNumber, CancellationToken cancellationToken)
+        {
+            using var attempt = telemetry.StartAttempt(attemptNumber);
+            try
+            {
+                var response = await SendPickedAttemptAsync(message, lastEndpoint, attempt, cancellationToken).ConfigureAwait(false);
+                attempt.Complete(response, null);
+                return response;
+            }
+            catch (Exception ex)
+            {
+                attempt.Complete(null, ex);
+                throw;
+            }
+        }
+
+        private async Task<HttpResponseMessage> SendPickedAttemptAsync(HttpRequestMessage message, EndpointState? lastEndpoint, HttpAttemptTelemetry? attempt, CancellationToken cancellationToken)
         {
             var view = new HttpRequestView(message);
             ClusterRuntime cluster;
@@ -312,6 +367,8 @@ internal sealed partial class MeshHttpHandler : DelegatingHandler
                 }
 
                 Log.Picked(handler._logger, service.Name, cluster.Name, endpoint.Address);
+                handler._runtime.Metrics.RecordPick(endpoint);
+                attempt?.SetEndpoint(cluster.Name, endpoint);
                 endpoint.OnStart();
                 HttpResponseMessage? response = null;
                 Exception? failure = null;
@@ -328,6 +385,7 @@ internal sealed partial class MeshHttpHandler : DelegatingHandler
                     if (tls.Peers.TryGetValue(endpoint.Address, out var peer))
                     {
                         Request.Options.Set(MeshRequestOptions.PeerIdentity, peer);
+                        attempt?.SetPeerIdentity(peer);
                     }
 
                     return response;

@@ -1,0 +1,54 @@
+using System.Diagnostics.Metrics;
+using Mesh.Client.Balancing.Internal;
+
+namespace Mesh.Client.Telemetry.Internal;
+
+/// <summary>Load-balancing instruments: picks per endpoint and locality, retries, ejections, circuit-breaker overflows.</summary>
+internal sealed partial class MeshMetrics
+{
+    private Func<IEnumerable<ClusterRuntime>>? _clusters;
+
+    /// <summary>Attempts sent to an endpoint, with its cluster and locality (<c>grpc.lb.locality</c>, gRFC A78's label).</summary>
+    public Counter<long> Picks { get; private set; } = null!;
+
+    /// <summary>Attempts after the first, by service and front door.</summary>
+    public Counter<long> Retries { get; private set; } = null!;
+
+    partial void CreateBalancingInstruments()
+    {
+        Picks = Meter.CreateCounter<long>("mesh.lb.picks", "{pick}", "Attempts the mesh sent to each endpoint.");
+        Retries = Meter.CreateCounter<long>("mesh.retries", "{retry}", "Attempts after a call's first (retries; hedged copies for HttpClient).");
+        Meter.CreateObservableCounter("mesh.lb.ejections", () => PerCluster(static c => c.State.Ejections), "{ejection}", "Endpoints ejected by outlier detection.");
+        Meter.CreateObservableCounter("mesh.circuit_breaker.overflows", () => PerCluster(static c => c.State.Overflows), "{request}", "Requests refused because their cluster had max_requests in flight.");
+        Meter.CreateObservableGauge("mesh.cluster.requests_in_flight", () => PerCluster(static c => (long)c.State.Active), "{request}", "Requests in flight to each cluster (what max_requests limits).");
+    }
+
+    /// <summary>Lets the observable instruments read the clusters in force.</summary>
+    public void Observe(Func<IEnumerable<ClusterRuntime>> clusters) => _clusters = clusters;
+
+    /// <summary>Counts an attempt sent to <paramref name="endpoint"/>, when anyone listens.</summary>
+    public void RecordPick(EndpointState endpoint)
+    {
+        if (Picks.Enabled)
+        {
+            Picks.Add(1, new("mesh.cluster", endpoint.ClusterName), new("server.address", endpoint.Address), new("grpc.lb.locality", endpoint.LocalityLabel));
+        }
+    }
+
+    private IEnumerable<Measurement<long>> PerCluster(Func<ClusterRuntime, long> value)
+    {
+        if (_clusters is null)
+        {
+            yield break;
+        }
+
+        var seen = new HashSet<ClusterState>();
+        foreach (var cluster in _clusters())
+        {
+            if (seen.Add(cluster.State))
+            {
+                yield return new Measurement<long>(value(cluster), new KeyValuePair<string, object?>("mesh.cluster", cluster.Name));
+            }
+        }
+    }
+}
