@@ -163,7 +163,7 @@ public static partial class MeshServiceCollectionExtensions
         }
 
         var loggerFactory = services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
-        var client = new XdsClient(bootstrap, loggerFactory, services.GetService<TimeProvider>() ?? TimeProvider.System, runtime.Random);
+        var client = new XdsClient(bootstrap, loggerFactory, services.GetService<TimeProvider>() ?? TimeProvider.System, runtime.Random, runtime.Metrics);
         IEnumerable<string> hosts = options.Xds.HttpHosts.Count > 0 ? options.Xds.HttpHosts : MeshXdsOptions.DefaultHttpHosts;
         runtime.Discovery = new XdsMeshSource(client, runtime, hosts, options.Xds.ConfigWaitTimeout, loggerFactory.CreateLogger<XdsMeshSource>());
         client.Start();

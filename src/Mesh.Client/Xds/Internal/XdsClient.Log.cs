@@ -4,6 +4,8 @@ namespace Mesh.Client.Xds.Internal;
 
 internal sealed partial class XdsClient
 {
+    // Event ids: 2001-2099 the xDS client, 2101-2199 the xDS mesh source (names and targets). Messages name
+    // resources, versions, servers and files; never key material, which the client never holds as text.
     private static partial class Log
     {
         [LoggerMessage(EventId = 2001, Level = LogLevel.Information, EventName = "XdsAck",
@@ -11,8 +13,8 @@ internal sealed partial class XdsClient
         public static partial void Acked(ILogger logger, string type, string version, int count);
 
         [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, EventName = "XdsNack",
-            Message = "xDS {Type} version {Version} rejected; the last good configuration stays in force. {Detail}")]
-        public static partial void Nacked(ILogger logger, string type, string version, string detail);
+            Message = "xDS {Type} version {Version} rejected ({Invalid} of {Count} resources invalid); version {KeptVersion} stays in force for them. Reasons: {Reasons}")]
+        public static partial void Nacked(ILogger logger, string type, string version, int invalid, int count, string keptVersion, string reasons);
 
         [LoggerMessage(EventId = 2003, Level = LogLevel.Debug, EventName = "XdsStreamStarted",
             Message = "ADS stream to {Server} opened.")]
@@ -23,8 +25,8 @@ internal sealed partial class XdsClient
         public static partial void Connected(ILogger logger, string server);
 
         [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, EventName = "XdsStreamFailed",
-            Message = "xDS server {Server}: {Reason}. Serving the cached configuration; reconnecting.")]
-        public static partial void StreamFailed(ILogger logger, string server, string reason);
+            Message = "ADS stream to xDS server {Server} failed: {Reason}. Serving the cached configuration ({Cached} resources); reconnecting {Retry}.")]
+        public static partial void StreamFailed(ILogger logger, string server, string reason, int cached, string retry);
 
         [LoggerMessage(EventId = 2006, Level = LogLevel.Debug, EventName = "XdsSubscribe",
             Message = "xDS {Type} subscribe '{Name}'.")]
@@ -49,5 +51,13 @@ internal sealed partial class XdsClient
         [LoggerMessage(EventId = 2011, Level = LogLevel.Error, EventName = "XdsInternalError",
             Message = "xDS client: unexpected error while processing.")]
         public static partial void SerializerError(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 2012, Level = LogLevel.Information, EventName = "XdsStreamClosed",
+            Message = "xDS server {Server} closed the ADS stream after it had worked; reopening it at once.")]
+        public static partial void StreamClosed(ILogger logger, string server);
+
+        [LoggerMessage(EventId = 2013, Level = LogLevel.Information, EventName = "XdsReconnected",
+            Message = "ADS stream to xDS server {Server} re-established after {Downtime}; updates flow again.")]
+        public static partial void Reconnected(ILogger logger, string server, string downtime);
     }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Threading.Channels;
 using Envoy.Config.Core.V3;
 using Envoy.Service.Discovery.V3;
@@ -5,6 +6,7 @@ using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Mesh.Client.Telemetry.Internal;
 using Microsoft.Extensions.Logging;
 
 namespace Mesh.Client.Xds.Internal;
@@ -58,12 +60,14 @@ internal sealed partial class XdsClient : IAsyncDisposable, IDisposable
     private readonly Dictionary<string, TypeState> _types = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _shutdown = new();
     private readonly Node _node;
+    private readonly MeshMetrics _metrics;
+    private readonly IDisposable _metricsRegistration;
     private Task? _loop;
     private StreamContext? _stream;
     private int _serverIndex;
     private string _lastError = "not connected yet";
 
-    public XdsClient(XdsBootstrap bootstrap, ILoggerFactory loggerFactory, TimeProvider time, MeshRandom random)
+    public XdsClient(XdsBootstrap bootstrap, ILoggerFactory loggerFactory, TimeProvider time, MeshRandom random, MeshMetrics? metrics = null)
     {
         _bootstrap = bootstrap;
         _decodeContext = XdsDecodeContext.For(bootstrap);
@@ -78,6 +82,9 @@ internal sealed partial class XdsClient : IAsyncDisposable, IDisposable
         }
 
         _node = XdsNodeBuilder.Build(bootstrap.Node);
+        _metrics = metrics ?? MeshMetrics.Unobserved;
+        PublishStatus();
+        _metricsRegistration = _metrics.ObserveXdsClient(() => Status);
     }
 
     public XdsBootstrap Bootstrap => _bootstrap;
@@ -107,6 +114,7 @@ internal sealed partial class XdsClient : IAsyncDisposable, IDisposable
             Log.Subscribing(_logger, XdsTypeUrls.ShortName(typeUrl), name);
             SendRequest(type);
             StartDoesNotExistTimer(type, resource);
+            PublishStatus();
         }
 
         resource.Watchers.Add(watcher);
@@ -138,6 +146,7 @@ internal sealed partial class XdsClient : IAsyncDisposable, IDisposable
             type.Resources.Remove(name);
             Log.Unsubscribing(_logger, XdsTypeUrls.ShortName(typeUrl), name);
             SendRequest(type);
+            PublishStatus();
         }
     });
 
@@ -156,6 +165,7 @@ internal sealed partial class XdsClient : IAsyncDisposable, IDisposable
     /// <summary>Stops the client without waiting for its stream to wind down.</summary>
     public void Dispose()
     {
+        _metricsRegistration.Dispose();
         if (!_shutdown.IsCancellationRequested)
         {
             _shutdown.Cancel();
@@ -164,6 +174,7 @@ internal sealed partial class XdsClient : IAsyncDisposable, IDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _metricsRegistration.Dispose();
         if (!_shutdown.IsCancellationRequested)
         {
             await _shutdown.CancelAsync().ConfigureAwait(false);
@@ -202,10 +213,12 @@ internal sealed partial class XdsClient : IAsyncDisposable, IDisposable
                 }
 
                 var received = false;
+                var closedByServer = false;
                 string reason;
                 try
                 {
                     received = await RunStreamAsync(channel, server, cancellationToken).ConfigureAwait(false);
+                    closedByServer = true;
                     reason = "the server closed the ADS stream" + (received ? string.Empty : " before sending any response");
                 }
                 catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
@@ -223,13 +236,12 @@ internal sealed partial class XdsClient : IAsyncDisposable, IDisposable
                     break;
                 }
 
-                var failedServer = server.ServerUri;
-                _serializer.Run(() => OnStreamFailed(reason));
-                Log.StreamFailed(_logger, failedServer, reason);
-
                 // A stream that got a response had the server working: reconnect at once (gRFC A57).
                 // Otherwise back off exponentially with jitter, and try the next server in the list
                 // (gRFC A71's fallback, in its simplest form).
+                var retryIn = received ? TimeSpan.Zero : backoff * (0.8 + (0.4 * _random.NextDouble()));
+                var failedServer = server.ServerUri;
+                _serializer.Run(() => OnStreamFailed(failedServer, reason, received, closedByServer, retryIn));
                 if (received)
                 {
                     backoff = InitialBackoff;
@@ -241,8 +253,7 @@ internal sealed partial class XdsClient : IAsyncDisposable, IDisposable
                     Interlocked.Increment(ref _serverIndex);
                 }
 
-                var jittered = backoff * (0.8 + (0.4 * _random.NextDouble()));
-                await Task.Delay(jittered, _time, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(retryIn, _time, cancellationToken).ConfigureAwait(false);
                 backoff = TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, (long)(backoff.Ticks * 1.6)));
             }
         }
@@ -318,6 +329,7 @@ internal sealed partial class XdsClient : IAsyncDisposable, IDisposable
     private void OnStreamStarted(StreamContext context)
     {
         _stream = context;
+        OnServerStreamOpened(context.Server.ServerUri);
         Log.StreamStarted(_logger, context.Server.ServerUri);
 
         // A new stream starts from nothing on the server's side: every subscription is sent again, with
@@ -335,14 +347,33 @@ internal sealed partial class XdsClient : IAsyncDisposable, IDisposable
                 StartDoesNotExistTimer(type, resource);
             }
         }
+
+        PublishStatus();
     }
 
-    private void OnStreamFailed(string reason)
+    private void OnStreamFailed(string server, string reason, bool received, bool closedByServer, TimeSpan retryIn)
     {
         _stream = null;
         IsConnected = false;
         _lastError = reason;
-        var message = ServerError(reason);
+        var message = $"xDS server {server}: {reason}";
+        OnStreamError(message);
+        if (received && closedByServer)
+        {
+            // A server may end a stream that worked (a maximum connection age, a restart): reopened at once.
+            Log.StreamClosed(_logger, server);
+        }
+        else
+        {
+            // A stream that had worked is not a server failure (gRFC A57): only an attempt that got no response is.
+            if (!received)
+            {
+                OnServerFailed(server);
+            }
+
+            Log.StreamFailed(_logger, server, reason, CachedResourceCount(), received ? "at once" : string.Create(CultureInfo.InvariantCulture, $"in {retryIn.TotalSeconds:0.#} s"));
+        }
+
         foreach (var type in _types.Values)
         {
             foreach (var resource in type.Resources.Values)
@@ -362,6 +393,7 @@ internal sealed partial class XdsClient : IAsyncDisposable, IDisposable
             }
         }
 
+        PublishStatus();
         StateChanged?.Invoke();
     }
 
@@ -374,8 +406,20 @@ internal sealed partial class XdsClient : IAsyncDisposable, IDisposable
 
         if (!IsConnected)
         {
+            // The first response of a stream: the server works (again), gRFC A57 and A78.
+            var lostAt = _lostAt;
+            OnServerResponded(context.Server.ServerUri);
             IsConnected = true;
-            Log.Connected(_logger, context.Server.ServerUri);
+            if (!_everConnected)
+            {
+                _everConnected = true;
+                Log.Connected(_logger, context.Server.ServerUri);
+            }
+            else
+            {
+                var downtime = lostAt is { } since ? _time.GetUtcNow() - since : TimeSpan.Zero;
+                Log.Reconnected(_logger, context.Server.ServerUri, string.Create(CultureInfo.InvariantCulture, $"{downtime.TotalSeconds:0.###} s"));
+            }
         }
 
         if (!_types.TryGetValue(response.TypeUrl, out var type))
@@ -390,6 +434,7 @@ internal sealed partial class XdsClient : IAsyncDisposable, IDisposable
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var invalid = new HashSet<string>(StringComparer.Ordinal);
         var updated = new List<(ResourceState Resource, XdsResourceUpdate Update, Any Raw)>();
+        var invalidCount = 0;
         for (var i = 0; i < response.Resources.Count; i++)
         {
             var raw = response.Resources[i];
@@ -398,12 +443,14 @@ internal sealed partial class XdsClient : IAsyncDisposable, IDisposable
             {
                 errors.Add($"resource '{decodedName}': appears more than once in the response");
                 invalid.Add(decodedName);
+                invalidCount++;
                 continue;
             }
 
             if (result.Update is null)
             {
                 errors.Add(result.Name is null ? $"resource [{i}]: {result.Error}" : $"resource '{result.Name}': {result.Error}");
+                invalidCount++;
                 if (result.Name is { } badName)
                 {
                     invalid.Add(badName);
@@ -417,6 +464,9 @@ internal sealed partial class XdsClient : IAsyncDisposable, IDisposable
                 updated.Add((resource, result.Update, raw));
             }
         }
+
+        // A78 counts resources, each time they are sent, whether or not they changed or were subscribed to.
+        _metrics.RecordXdsResourceUpdates(context.Server.ServerUri, type.TypeUrl, response.Resources.Count - invalidCount, invalidCount);
 
         // Valid resources of a rejected response are still used (gRFC A46).
         foreach (var (resource, update, raw) in updated)
@@ -489,13 +539,22 @@ internal sealed partial class XdsClient : IAsyncDisposable, IDisposable
         }
         else
         {
-            var detail = $"{XdsTypeUrls.ShortName(type.TypeUrl)} version {response.VersionInfo} rejected: {string.Join("; ", errors)}";
+            var reasons = string.Join("; ", errors);
+            var detail = $"{XdsTypeUrls.ShortName(type.TypeUrl)} version {response.VersionInfo} rejected: {reasons}";
             request.VersionInfo = type.Version;
             request.ErrorDetail = new Google.Rpc.Status { Code = (int)StatusCode.InvalidArgument, Message = detail };
-            Log.Nacked(_logger, XdsTypeUrls.ShortName(type.TypeUrl), response.VersionInfo, detail);
+            Log.Nacked(
+                _logger,
+                XdsTypeUrls.ShortName(type.TypeUrl),
+                response.VersionInfo,
+                invalidCount,
+                response.Resources.Count,
+                type.Version.Length > 0 ? type.Version : "(none)",
+                reasons);
         }
 
         Send(request);
+        PublishStatus();
         StateChanged?.Invoke();
     }
 
@@ -529,6 +588,7 @@ internal sealed partial class XdsClient : IAsyncDisposable, IDisposable
                     type.Resources.TryGetValue(resource.Name, out var current) && ReferenceEquals(current, resource))
                 {
                     MarkDoesNotExist(type, resource);
+                    PublishStatus();
                     StateChanged?.Invoke();
                 }
             }),

@@ -81,7 +81,7 @@ internal sealed partial class XdsMeshSource : IMeshDiscovery, IAsyncDisposable, 
             }
 
             Log.Watching(_logger, name, listenerName);
-            var watcher = new XdsTargetWatcher(name, listenerName, _client, OnTargetChanged);
+            var watcher = new XdsTargetWatcher(name, listenerName, _client, OnTargetChanged) { WatchedAt = _runtime.Time.GetUtcNow() };
             _targets[name] = watcher;
             watcher.Start();
         });

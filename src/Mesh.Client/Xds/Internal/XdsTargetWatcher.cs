@@ -39,6 +39,9 @@ internal sealed class XdsTargetWatcher
 
     public string ListenerName { get; }
 
+    /// <summary>When the target was first asked for (for the health check's wait timeout).</summary>
+    public DateTimeOffset WatchedAt { get; init; }
+
     /// <summary>The last complete configuration, or <see langword="null"/> while none has been complete.</summary>
     public MeshService? Service { get; private set; }
 
