@@ -8,6 +8,7 @@ using Perfolizer.Horology;
 //   --retained            memory an applied 10,000-endpoint EDS update keeps alive, per endpoint
 //   --concurrent [secs]   picks on one thread while updates are published on another
 //   --mtls [rounds] [workers]   end-to-end requests/s and TLS handshakes, mTLS vs plaintext, on loopback
+//   --telemetry [slices] [workers]   end-to-end requests/s with the mesh's telemetry collected vs not
 if (args is ["--retained", ..])
 {
     return RetainedMemory.Run();
@@ -21,6 +22,11 @@ if (args is ["--concurrent", .. var rest])
 if (args is ["--mtls", .. var mtlsArgs])
 {
     return MtlsThroughput.Run(mtlsArgs);
+}
+
+if (args is ["--telemetry", .. var telemetryArgs])
+{
+    return TelemetryOverhead.Run(telemetryArgs);
 }
 
 // One short job for every benchmark, so the whole suite runs in a few minutes on a 2-core box:
@@ -48,5 +54,6 @@ BenchmarkSwitcher.FromTypes(
     typeof(EdsUpdateBenchmarks),
     typeof(RouteTableBenchmarks),
     typeof(RetryPipelineBenchmarks),
+    typeof(TelemetryBenchmarks),
 ]).Run(args, config);
 return 0;

@@ -13,6 +13,9 @@ namespace Mesh.Client.Telemetry.Internal;
 /// </summary>
 internal sealed class GrpcCallTelemetry : IDisposable
 {
+    // Per method, made once: A66's grpc.method and A72's span names.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string Method, string Sent, string Attempt)> Names = new(StringComparer.Ordinal);
+
     private readonly MeshMetrics _metrics;
     private readonly long _start;
     private int _attempts;
@@ -21,12 +24,12 @@ internal sealed class GrpcCallTelemetry : IDisposable
     private GrpcCallTelemetry(MeshMetrics metrics, IMethod method, string target, string? route)
     {
         _metrics = metrics;
-        Method = method.ServiceName + "/" + method.Name;
+        (Method, SentName, AttemptName) = Names.GetOrAdd(method.FullName, static (_, m) => (
+            m.ServiceName + "/" + m.Name, "Sent." + m.ServiceName + "." + m.Name, "Attempt." + m.ServiceName + "." + m.Name), method);
         Target = target;
         Route = route;
-        SpanSuffix = method.ServiceName + "." + method.Name;
         _start = Stopwatch.GetTimestamp();
-        Activity = MeshMetrics.ActivitySource.StartActivity("Sent." + SpanSuffix, ActivityKind.Internal);
+        Activity = MeshMetrics.ActivitySource.StartActivity(SentName, ActivityKind.Internal);
         if (Activity is { IsAllDataRequested: true } activity)
         {
             activity.SetTag("rpc.system", "grpc");
@@ -49,7 +52,9 @@ internal sealed class GrpcCallTelemetry : IDisposable
 
     public string? Route { get; }
 
-    internal string SpanSuffix { get; }
+    internal string SentName { get; }
+
+    internal string AttemptName { get; }
 
     public static bool IsObserved(MeshMetrics metrics) =>
         MeshMetrics.ActivitySource.HasListeners() || metrics.GrpcCallDuration.Enabled || metrics.GrpcAttemptStarted.Enabled || metrics.GrpcAttemptDuration.Enabled;
@@ -134,7 +139,7 @@ internal sealed class GrpcAttemptTelemetry
         _call = call;
         _start = Stopwatch.GetTimestamp();
         _sent = GrpcCallTelemetry.SizeOf(request);
-        Activity = MeshMetrics.ActivitySource.StartActivity("Attempt." + call.SpanSuffix, ActivityKind.Internal);
+        Activity = MeshMetrics.ActivitySource.StartActivity(call.AttemptName, ActivityKind.Internal);
         if (Activity is { IsAllDataRequested: true } activity)
         {
             activity.SetTag("rpc.method", call.Method);

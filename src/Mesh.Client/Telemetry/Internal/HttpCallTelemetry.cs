@@ -10,6 +10,9 @@ namespace Mesh.Client.Telemetry.Internal;
 /// </summary>
 internal sealed class HttpCallTelemetry : IDisposable
 {
+    // Span names per method and service, made once: "GET catalog", "Attempt GET catalog".
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Method, string Service), (string Call, string Attempt)> SpanNames = new();
+
     private readonly MeshMetrics _metrics;
     private readonly string _method;
     private readonly string _service;
@@ -23,7 +26,8 @@ internal sealed class HttpCallTelemetry : IDisposable
         _method = request.Method.Method;
         _service = service;
         _start = Stopwatch.GetTimestamp();
-        Activity = MeshMetrics.ActivitySource.StartActivity($"{_method} {service}", ActivityKind.Internal);
+        Names = SpanNames.GetOrAdd((_method, service), static key => ($"{key.Method} {key.Service}", $"Attempt {key.Method} {key.Service}"));
+        Activity = MeshMetrics.ActivitySource.StartActivity(Names.Call, ActivityKind.Internal);
         if (Activity is { IsAllDataRequested: true } activity)
         {
             activity.SetTag("mesh.service", service);
@@ -33,6 +37,8 @@ internal sealed class HttpCallTelemetry : IDisposable
     }
 
     public Activity? Activity { get; }
+
+    public (string Call, string Attempt) Names { get; }
 
     public MeshMetrics Metrics => _metrics;
 
@@ -125,7 +131,7 @@ internal sealed class HttpAttemptTelemetry : IDisposable
         _call = call;
         _number = number;
         _start = Stopwatch.GetTimestamp();
-        Activity = MeshMetrics.ActivitySource.StartActivity($"Attempt {call.Method} {call.Service}", ActivityKind.Internal);
+        Activity = MeshMetrics.ActivitySource.StartActivity(call.Names.Attempt, ActivityKind.Internal);
         if (Activity is { IsAllDataRequested: true } activity)
         {
             activity.SetTag("mesh.service", call.Service);

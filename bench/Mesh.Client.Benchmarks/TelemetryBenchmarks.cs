@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using BenchmarkDotNet.Attributes;
+using Mesh.Client.Configuration;
+using Mesh.Client.Model;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+
+namespace Mesh.Client.Benchmarks;
+
+/// <summary>Who collects the mesh's telemetry in <see cref="TelemetryBenchmarks"/>.</summary>
+public enum TelemetryMode
+{
+    /// <summary>Nobody listens: the mesh makes no span and records no metric.</summary>
+    Off,
+
+    /// <summary>The OpenTelemetry SDK with <c>AddMeshInstrumentation()</c> for metrics only.</summary>
+    Metrics,
+
+    /// <summary>The SDK for traces only: every span sampled and batch-exported (to a no-op exporter).</summary>
+    Traces,
+
+    /// <summary>Both.</summary>
+    Both,
+}
+
+/// <summary>
+/// The client-side cost of the mesh's telemetry per HttpClient request, down to a primary handler that
+/// answers at once (no network, no server in the figure): the same request with nobody listening, with the
+/// OpenTelemetry SDK collecting the mesh's metrics, its spans, or both. The end-to-end ratio over real
+/// sockets is the <c>--telemetry</c> mode.
+/// </summary>
+[MemoryDiagnoser]
+[WarmupCount(6)]
+public class TelemetryBenchmarks
+{
+    private ServiceProvider _services = null!;
+    private HttpClient _client = null!;
+    private TracerProvider? _tracer;
+    private MeterProvider? _meter;
+
+    /// <summary>Who listens.</summary>
+    [Params(TelemetryMode.Off, TelemetryMode.Metrics, TelemetryMode.Traces, TelemetryMode.Both)]
+    public TelemetryMode Mode { get; set; }
+
+    /// <summary>A mesh client to <c>catalog</c> (3 endpoints, round robin) over the mock handler, and the providers of <see cref="Mode"/>.</summary>
+    [GlobalSetup]
+    public void Setup()
+    {
+        var mock = new MockHandler();
+        var services = new ServiceCollection();
+        services.AddMesh(o =>
+        {
+            var catalog = new MeshServiceOptions { LoadBalancing = { Policy = LoadBalancingPolicyNames.RoundRobin } };
+            catalog.Endpoints.Add(new MeshEndpointOptions { Address = "10.0.0.1:8080" });
+            catalog.Endpoints.Add(new MeshEndpointOptions { Address = "10.0.0.2:8080" });
+            catalog.Endpoints.Add(new MeshEndpointOptions { Address = "10.0.0.3:8080" });
+            o.Services["catalog"] = catalog;
+        });
+        services.ConfigureHttpClientDefaults(b => b.ConfigurePrimaryHttpMessageHandler(() => mock));
+        _services = services.BuildServiceProvider();
+        _client = _services.GetRequiredService<IHttpClientFactory>().CreateClient();
+        if (Mode is TelemetryMode.Traces or TelemetryMode.Both)
+        {
+            _tracer = Sdk.CreateTracerProviderBuilder().AddMeshInstrumentation().SetSampler(new AlwaysOnSampler())
+                .AddProcessor(new BatchActivityExportProcessor(new NoopSpanExporter())).Build();
+        }
+
+        if (Mode is TelemetryMode.Metrics or TelemetryMode.Both)
+        {
+            _meter = Sdk.CreateMeterProviderBuilder().AddMeshInstrumentation()
+                .AddReader(new PeriodicExportingMetricReader(new NoopMetricExporter(), 60_000)).Build();
+        }
+    }
+
+    /// <summary>Disposes the providers, the client and the container.</summary>
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _tracer?.Dispose();
+        _meter?.Dispose();
+        _client.Dispose();
+        _services.Dispose();
+    }
+
+    /// <summary>One GET to a mesh service.</summary>
+    [Benchmark]
+    public async Task Get()
+    {
+        using var response = await _client.GetAsync("http://catalog/items/42").ConfigureAwait(false);
+    }
+
+    private sealed class NoopSpanExporter : BaseExporter<Activity>
+    {
+        public override ExportResult Export(in Batch<Activity> batch) => ExportResult.Success;
+    }
+
+    private sealed class NoopMetricExporter : BaseExporter<Metric>
+    {
+        public override ExportResult Export(in Batch<Metric> batch) => ExportResult.Success;
+    }
+}
