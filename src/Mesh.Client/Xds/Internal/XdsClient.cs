@@ -497,6 +497,7 @@ internal sealed partial class XdsClient : IAsyncDisposable, IDisposable
                 resource.Timer = null;
                 resource.Status = XdsResourceStatus.Nacked;
                 resource.LastError = ServerError($"{XdsTypeUrls.ShortName(type.TypeUrl)} resource '{name}' version {response.VersionInfo} rejected: {errors.First(e => e.StartsWith($"resource '{name}'", StringComparison.Ordinal))}");
+                RecordRejection(resource, response.VersionInfo);
                 foreach (var watcher in resource.Watchers.ToArray())
                 {
                     watcher.OnError(resource.LastError);
