@@ -19,9 +19,19 @@ namespace Mesh.Client.Benchmarks;
 /// Slices alternate off / on with the clients and connections kept warm; the ratio on / off is taken per
 /// adjacent pair of slices and the median reported (issue goal: at least 0.95).
 /// </summary>
+/// <remarks>
+/// Environment variables split the cost (bench/README.md, "Telemetry", has the figures):
+/// <c>MESH_BENCH_TELEMETRY</c> — what "on" is: <c>both</c> (default), <c>traces</c>, <c>metrics</c>,
+/// <c>listener</c> (a bare ActivityListener on the mesh's source that samples nothing: the mesh's own
+/// instrumentation path without the SDK), <c>othersource</c> (the SDK listening to another source only),
+/// <c>none</c> (nothing: checks that the method itself is unbiased); <c>SAMPLEOFF=1</c> — the SDK's
+/// AlwaysOff sampler; <c>NOPROP=1</c> — no trace headers on the wire; <c>AMBIENT=1</c> — every call under
+/// an application activity in both halves, as in a service whose requests are already traced;
+/// <c>PERSLICE</c> — calls per slice (default 5,000).
+/// </remarks>
 internal static class TelemetryOverhead
 {
-    private const int PerSlice = 5_000;
+    private static readonly int PerSlice = int.Parse(Environment.GetEnvironmentVariable("PERSLICE") ?? "5000", CultureInfo.InvariantCulture);
 
     public static int Run(string[] args)
     {
@@ -60,6 +70,22 @@ internal static class TelemetryOverhead
             ("HttpClient GET (HTTP/2)", async () => (await http.GetAsync("http://catalog/whoami")).Dispose()),
             ("gRPC unary", async () => await grpc.HelloAsync(new HelloRequest { Name = "bench" })),
         };
+        if (Environment.GetEnvironmentVariable("AMBIENT") == "1")
+        {
+            var ambientListener = new ActivityListener { ShouldListenTo = s => s.Name == "bench.request", Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData };
+            ActivitySource.AddActivityListener(ambientListener);
+            var ambient = new ActivitySource("bench.request");
+            cases = [.. cases.Select(c => (c.Name, (Func<Task>)(async () =>
+            {
+                using var request = ambient.StartActivity("request");
+                await c.Call();
+            })))];
+        }
+
+        if (Environment.GetEnvironmentVariable("NOPROP") == "1")
+        {
+            DistributedContextPropagator.Current = DistributedContextPropagator.CreateNoOutputPropagator();
+        }
 
         Console.WriteLine($"Telemetry on / off: {slices} slices of {PerSlice:N0} calls per case, {workers} concurrent workers, 3 echo backends on 127.0.0.1.");
         Console.WriteLine("On = OpenTelemetry SDK with AddMeshInstrumentation(): all spans sampled and batch-exported (no-op exporter), all metrics aggregated.");
@@ -82,7 +108,13 @@ internal static class TelemetryOverhead
                     {
                         var exporter = new CountingExporter();
                         var part = Environment.GetEnvironmentVariable("MESH_BENCH_TELEMETRY") ?? "both";
-                        using var tracer = part is "both" or "traces" ? Sdk.CreateTracerProviderBuilder().AddMeshInstrumentation().SetSampler(new AlwaysOnSampler())
+                        using var bare = part == "listener" ? new ActivityListener { ShouldListenTo = s => s.Name == "Mesh.Client", Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.None } : null;
+                        if (bare is not null)
+                        {
+                            ActivitySource.AddActivityListener(bare);
+                        }
+
+                        using var tracer = part is "both" or "traces" or "othersource" ? (part == "othersource" ? Sdk.CreateTracerProviderBuilder().AddSource("other") : Sdk.CreateTracerProviderBuilder().AddMeshInstrumentation()).SetSampler(Environment.GetEnvironmentVariable("SAMPLEOFF") == "1" ? new AlwaysOffSampler() : new AlwaysOnSampler())
                             .AddProcessor(new BatchActivityExportProcessor(exporter)).Build() : null;
                         using var meter = part is "both" or "metrics" ? Sdk.CreateMeterProviderBuilder().AddMeshInstrumentation()
                             .AddReader(new PeriodicExportingMetricReader(new NoopMetricExporter(), 60_000)).Build() : null;
