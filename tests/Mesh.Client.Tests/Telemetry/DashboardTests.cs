@@ -21,7 +21,7 @@ public class DashboardTests
     [Fact]
     public async Task MeshPage_InHeadlessChromium_ShowsServicesClustersEndpointsAndTheNack()
     {
-        var chromium = FindChromium();
+        var chromium = await EnsureChromiumAsync();
         await using var world = await XdsWorld.StartAsync(backends: 2);
         await using var app = await MeshStatusWebApp.StartAsync(XdsMesh.AppSettings(world.Bootstrap));
         var good = world.SetService("catalog", "catalog-cluster", 0, 1);
@@ -119,7 +119,39 @@ public class DashboardTests
         return match.Value;
     }
 
-    private static string FindChromium()
+    private static readonly Lazy<Task<string>> Chromium = new(EnsureChromiumCoreAsync);
+
+    private static Task<string> EnsureChromiumAsync() => Chromium.Value;
+
+    /// <summary>
+    /// Finds Chromium; when it is missing and the tests run as root with apt-get (a fresh CI machine), installs
+    /// it once, as the interop fixture does for python3-grpcio; otherwise fails saying what to install.
+    /// </summary>
+    private static async Task<string> EnsureChromiumCoreAsync()
+    {
+        const string Install = "sudo apt-get update && sudo apt-get install -y chromium   (Debian/Ubuntu; .ci/run does this)";
+        if (FindChromium() is { } found)
+        {
+            return found;
+        }
+
+        var aptGet = Interop.InteropEnvironment.FindOnPath("apt-get");
+        if (!Environment.IsPrivilegedProcess || aptGet is null)
+        {
+            Assert.Fail("The dashboard test draws the page in headless Chromium, which is not installed (no 'chromium' on PATH); "
+                + $"{(aptGet is null ? "apt-get is not available" : "the tests do not run as root")}, so it cannot be installed for you. To fix: {Install}.");
+        }
+
+        var environment = new Dictionary<string, string> { ["DEBIAN_FRONTEND"] = "noninteractive" };
+        var timeout = TimeSpan.FromMinutes(10);
+        var (updateCode, updateOutput) = await Interop.InteropProcess.RunAsync(aptGet!, ["update"], Path.GetTempPath(), timeout, environment);
+        var (installCode, installOutput) = await Interop.InteropProcess.RunAsync(aptGet!, ["install", "-y", "--no-install-recommends", "chromium"], Path.GetTempPath(), timeout, environment);
+        return FindChromium() ?? throw new InvalidOperationException(
+            $"The dashboard test needs headless Chromium; installing it with apt-get failed (apt-get update exit code {updateCode}, "
+            + $"apt-get install exit code {installCode}). To fix: {Install}.\n{updateOutput}\n{installOutput}");
+    }
+
+    private static string? FindChromium()
     {
         foreach (var directory in (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
         {
@@ -133,9 +165,7 @@ public class DashboardTests
             }
         }
 
-        Assert.Fail("The dashboard test draws the page in headless Chromium, which is not installed (no 'chromium' on PATH). "
-            + "Install it: Debian/Ubuntu 'apt-get install -y chromium' (.ci/run does this when it is missing).");
-        return string.Empty;
+        return null;
     }
 
     /// <summary>Loads <paramref name="page"/> in a fresh headless Chromium, lets its script run 5 s of virtual time, returns the DOM.</summary>
