@@ -39,17 +39,7 @@ public class HttpClientPathBenchmarks
         _factory = _factoryServices.GetRequiredService<IHttpClientFactory>().CreateClient();
 
         var meshMock = new MockHandler();
-        var services = new ServiceCollection();
-        services.AddMesh(o =>
-        {
-            var catalog = new MeshServiceOptions { LoadBalancing = { Policy = LoadBalancingPolicyNames.RoundRobin } };
-            catalog.Endpoints.Add(new MeshEndpointOptions { Address = "10.0.0.1:8080" });
-            catalog.Endpoints.Add(new MeshEndpointOptions { Address = "10.0.0.2:8080" });
-            catalog.Endpoints.Add(new MeshEndpointOptions { Address = "10.0.0.3:8080" });
-            o.Services["catalog"] = catalog;
-        });
-        services.ConfigureHttpClientDefaults(b => b.ConfigurePrimaryHttpMessageHandler(() => meshMock));
-        _meshServices = services.BuildServiceProvider();
+        _meshServices = LoadDriver.MeshOverMock(meshMock);
         _mesh = _meshServices.GetRequiredService<IHttpClientFactory>().CreateClient();
 
         // The mesh client must really be rewriting catalog requests, and passing others through, or the

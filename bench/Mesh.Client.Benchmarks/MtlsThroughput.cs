@@ -162,7 +162,7 @@ internal static class MtlsThroughput
                 }
 
                 Console.Error.WriteLine(FormattableString.Invariant(
-                    $"warm: {front} {string.Join("  ", sessions.Select(s => $"{s.Case.Path} {Median([.. warm[s.Case].Select(b => b.PerSecond)]):N0}/s"))}"));
+                    $"warm: {front} {string.Join("  ", sessions.Select(s => $"{s.Case.Path} {LoadDriver.Median([.. warm[s.Case].Select(b => b.PerSecond)]):N0}/s"))}"));
             }
             finally
             {
@@ -180,7 +180,7 @@ internal static class MtlsThroughput
             var total = warmTotals[c];
             var tls = c.Path == Path.MeshTls;
             Console.WriteLine(FormattableString.Invariant(
-                $"| {c.FrontName} | {c.PathName} | {Median([.. cold[c].Select(b => b.PerSecond)]):N0} | {Median([.. warm[c].Select(b => b.PerSecond)]):N0} | {Values(cold[c], b => b.ClientHandshakes)} | {PerTenThousand(total.ClientHandshakes, total.Requests)} | {Values(cold[c], b => b.Connections)} | {PerTenThousand(total.Connections, total.Requests)} | {(tls ? Values(cold[c], b => b.VerifiedClientCertificates) : "–")} | {(tls ? PerTenThousand(total.VerifiedClientCertificates, total.Requests) : "–")} |"));
+                $"| {c.FrontName} | {c.PathName} | {LoadDriver.Median([.. cold[c].Select(b => b.PerSecond)]):N0} | {LoadDriver.Median([.. warm[c].Select(b => b.PerSecond)]):N0} | {Values(cold[c], b => b.ClientHandshakes)} | {PerTenThousand(total.ClientHandshakes, total.Requests)} | {Values(cold[c], b => b.Connections)} | {PerTenThousand(total.Connections, total.Requests)} | {(tls ? Values(cold[c], b => b.VerifiedClientCertificates) : "–")} | {(tls ? PerTenThousand(total.VerifiedClientCertificates, total.Requests) : "–")} |"));
         }
 
         Console.WriteLine();
@@ -240,7 +240,7 @@ internal static class MtlsThroughput
                     times[i] = stopwatch.Elapsed.TotalMilliseconds;
                 }
 
-                cells.Add(FormattableString.Invariant($"{Median(times):0.0}"));
+                cells.Add(FormattableString.Invariant($"{LoadDriver.Median(times):0.0}"));
             }
 
             Console.WriteLine($"| {new Case(front, Path.Bare).FrontName} | {string.Join(" | ", cells)} |");
@@ -325,7 +325,7 @@ internal static class MtlsThroughput
         public async Task<Batch> RunAsync(int count, int workers)
         {
             var before = Read();
-            var elapsed = await DriveAsync(count, workers, _call);
+            var elapsed = await LoadDriver.DriveAsync(count, workers, _call);
             var batch = Read() - before;
             if (batch.Requests != count)
             {
@@ -359,7 +359,7 @@ internal static class MtlsThroughput
         using var http = services.GetRequiredService<IHttpClientFactory>().CreateClient("pool");
         var backends = fixture.PlainHttp1Backends;
         var before = backends.Select(b => b.Connections).ToArray();
-        await DriveAsync(Requests, workers, () => http.GetStringAsync($"http://{MtlsFixture.PlainHttp1}/whoami"));
+        await LoadDriver.DriveAsync(Requests, workers, () => http.GetStringAsync($"http://{MtlsFixture.PlainHttp1}/whoami"));
         var peaks = backends.Select(b => inFlight.Peak(b.Port)).ToArray();
         var accepted = backends.Select((b, i) => b.Connections - before[i]).ToArray();
         Console.WriteLine(FormattableString.Invariant(
@@ -399,33 +399,6 @@ internal static class MtlsThroughput
         }
     }
 
-    /// <summary>Sends <paramref name="count"/> calls from <paramref name="workers"/> concurrent loops; the time from the first call to the last answer.</summary>
-    private static async Task<TimeSpan> DriveAsync(int count, int workers, Func<Task> call)
-    {
-        var issued = 0;
-        var stopwatch = Stopwatch.StartNew();
-        var tasks = new Task[workers];
-        for (var i = 0; i < workers; i++)
-        {
-            tasks[i] = Task.Run(async () =>
-            {
-                while (Interlocked.Increment(ref issued) <= count)
-                {
-                    await call();
-                }
-            });
-        }
-
-        await Task.WhenAll(tasks);
-        return stopwatch.Elapsed;
-    }
-
-    private static double Median(double[] values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
-    }
-
     private static string Show(long? value) => value?.ToString(CultureInfo.InvariantCulture) ?? "–";
 
     private static string Values(List<Batch> batches, Func<Batch, long?> value) =>
@@ -437,6 +410,6 @@ internal static class MtlsThroughput
     private static string Ratio(List<Batch> numerator, List<Batch> denominator)
     {
         var ratios = numerator.Zip(denominator, (n, d) => n.PerSecond / d.PerSecond).ToArray();
-        return FormattableString.Invariant($"{Median(ratios):0.00} ({ratios.Min():0.00} – {ratios.Max():0.00})");
+        return FormattableString.Invariant($"{LoadDriver.Median(ratios):0.00} ({ratios.Min():0.00} – {ratios.Max():0.00})");
     }
 }

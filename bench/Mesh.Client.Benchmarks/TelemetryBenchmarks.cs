@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using BenchmarkDotNet.Attributes;
-using Mesh.Client.Configuration;
-using Mesh.Client.Model;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
@@ -48,18 +46,7 @@ public class TelemetryBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var mock = new MockHandler();
-        var services = new ServiceCollection();
-        services.AddMesh(o =>
-        {
-            var catalog = new MeshServiceOptions { LoadBalancing = { Policy = LoadBalancingPolicyNames.RoundRobin } };
-            catalog.Endpoints.Add(new MeshEndpointOptions { Address = "10.0.0.1:8080" });
-            catalog.Endpoints.Add(new MeshEndpointOptions { Address = "10.0.0.2:8080" });
-            catalog.Endpoints.Add(new MeshEndpointOptions { Address = "10.0.0.3:8080" });
-            o.Services["catalog"] = catalog;
-        });
-        services.ConfigureHttpClientDefaults(b => b.ConfigurePrimaryHttpMessageHandler(() => mock));
-        _services = services.BuildServiceProvider();
+        _services = LoadDriver.MeshOverMock(new MockHandler());
         _client = _services.GetRequiredService<IHttpClientFactory>().CreateClient();
         if (Mode is TelemetryMode.Traces or TelemetryMode.Both)
         {

@@ -93,7 +93,7 @@ internal static class TelemetryOverhead
         foreach (var (name, call) in cases)
         {
             // Warm up: connections, JIT, pools.
-            await DriveAsync(PerSlice, workers, call);
+            await LoadDriver.DriveAsync(PerSlice, workers, call);
             var off = new List<double>();
             var on = new List<double>();
             long spans = 0;
@@ -118,20 +118,20 @@ internal static class TelemetryOverhead
                             .AddProcessor(new BatchActivityExportProcessor(exporter)).Build() : null;
                         using var meter = part is "both" or "metrics" ? Sdk.CreateMeterProviderBuilder().AddMeshInstrumentation()
                             .AddReader(new PeriodicExportingMetricReader(new NoopMetricExporter(), 60_000)).Build() : null;
-                        on.Add(PerSlice / (await DriveAsync(PerSlice, workers, call)).TotalSeconds);
+                        on.Add(PerSlice / (await LoadDriver.DriveAsync(PerSlice, workers, call)).TotalSeconds);
                         tracer?.ForceFlush();
                         spans += exporter.Count;
                     }
                     else
                     {
-                        off.Add(PerSlice / (await DriveAsync(PerSlice, workers, call)).TotalSeconds);
+                        off.Add(PerSlice / (await LoadDriver.DriveAsync(PerSlice, workers, call)).TotalSeconds);
                     }
                 }
             }
 
             var ratios = on.Zip(off, (a, b) => a / b).ToArray();
             Console.WriteLine(FormattableString.Invariant(
-                $"{name,-26} off {Median(off),8:N0}/s   on {Median(on),8:N0}/s   on/off median {Median(ratios):0.00} (range {ratios.Min():0.00}–{ratios.Max():0.00})   spans exported per call {spans / (double)(slices * PerSlice):0.0}"));
+                $"{name,-26} off {LoadDriver.Median(off),8:N0}/s   on {LoadDriver.Median(on),8:N0}/s   on/off median {LoadDriver.Median(ratios):0.00} (range {ratios.Min():0.00}–{ratios.Max():0.00})   spans exported per call {spans / (double)(slices * PerSlice):0.0}"));
         }
 
         await host.StopAsync();
@@ -141,32 +141,6 @@ internal static class TelemetryOverhead
         }
 
         return 0;
-    }
-
-    private static async Task<TimeSpan> DriveAsync(int count, int workers, Func<Task> call)
-    {
-        var issued = 0;
-        var stopwatch = Stopwatch.StartNew();
-        var tasks = new Task[workers];
-        for (var i = 0; i < workers; i++)
-        {
-            tasks[i] = Task.Run(async () =>
-            {
-                while (Interlocked.Increment(ref issued) <= count)
-                {
-                    await call();
-                }
-            });
-        }
-
-        await Task.WhenAll(tasks);
-        return stopwatch.Elapsed;
-    }
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
     /// <summary>Counts the spans it is given, and keeps none.</summary>
