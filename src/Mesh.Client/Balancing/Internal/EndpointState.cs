@@ -53,6 +53,11 @@ internal sealed class EndpointState
         }
     }
 
+    private object? _boxedPort;
+
+    /// <summary>The port as an object, boxed once (a span attribute).</summary>
+    public object BoxedPort => _boxedPort ??= Endpoint.Port;
+
     /// <summary>The locality as gRPC's metrics label it (gRFC A78): <c>{region="…", zone="…", sub_zone="…"}</c>.</summary>
     public string LocalityLabel => _localityLabel ??= $"{{region=\"{_locality.Region}\", zone=\"{_locality.Zone}\", sub_zone=\"{_locality.SubZone}\"}}";
 

@@ -117,131 +117,136 @@ internal sealed partial class MeshHttpHandler : DelegatingHandler
 
     /// <summary>Sends a request to a mesh service; with a span and call metrics when anyone listens.</summary>
     private Task<HttpResponseMessage> SendToMeshAsync(HttpRequestMessage request, Uri original, ServiceRouteTable service, CancellationToken cancellationToken) =>
-        HttpCallTelemetry.IsObserved(_runtime.Metrics)
-            ? SendObservedCallAsync(request, original, service, cancellationToken)
-            : SendToMeshAsync(request, original, service, telemetry: null, cancellationToken);
+        SendToMeshAsync(request, original, service, HttpCallTelemetry.IsObserved(_runtime.Metrics), cancellationToken);
 
-    private async Task<HttpResponseMessage> SendObservedCallAsync(HttpRequestMessage request, Uri original, ServiceRouteTable service, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> SendToMeshAsync(HttpRequestMessage request, Uri original, ServiceRouteTable service, bool observed, CancellationToken cancellationToken)
     {
-        using var telemetry = HttpCallTelemetry.Start(_runtime.Metrics, request, service.Name);
+        // Started inside this async method, so that the span is the current activity of this request only;
+        // one frame for both cases, so that an unobserved request pays nothing for telemetry.
+        var telemetry = observed ? HttpCallTelemetry.Start(_runtime.Metrics, request, service.Name) : null;
+        HttpResponseMessage? result = null;
         try
         {
-            var response = await SendToMeshAsync(request, original, service, telemetry, cancellationToken).ConfigureAwait(false);
-            telemetry.Complete(response, null);
-            return response;
-        }
-        catch (Exception ex)
-        {
-            telemetry.Complete(null, ex);
-            throw;
-        }
-    }
-
-    private async Task<HttpResponseMessage> SendToMeshAsync(HttpRequestMessage request, Uri original, ServiceRouteTable service, HttpCallTelemetry? telemetry, CancellationToken cancellationToken)
-    {
-        // One string serves both route matching (the path, without the query) and the rewritten address.
-        var pathAndQuery = original.PathAndQuery;
-        var query = pathAndQuery.IndexOf('?', StringComparison.Ordinal);
-        var path = query < 0 ? pathAndQuery.AsSpan() : pathAndQuery.AsSpan(0, query);
-        var route = service.Match(path, request);
-        if (route is null)
-        {
-            var pathText = path.ToString();
-            Log.NoRoute(_logger, service.Name, pathText);
-            throw new MeshRequestException(service.Name, MeshFailureReason.NoRoute,
-                $"No route of mesh service '{service.Name}' matches {request.Method} {pathText}.");
-        }
-
-        telemetry?.SetRoute(route.Config.Name);
-        if (route.Config.ErrorMessage is { } routeError)
-        {
-            throw new MeshRequestException(service.Name, MeshFailureReason.NoRoute, $"Mesh service '{service.Name}': {routeError}");
-        }
-
-        // Faults are decided once per request, before any attempt (as Envoy's fault filter runs before the router).
-        using var fault = route.Config.Fault is { } faultPolicy ? _runtime.Faults.Decide(faultPolicy, new HttpRequestView(request)) : default;
-        if (fault.HasFault)
-        {
-            if (fault.Delay is { } delay)
+            // One string serves both route matching (the path, without the query) and the rewritten address.
+            var pathAndQuery = original.PathAndQuery;
+            var query = pathAndQuery.IndexOf('?', StringComparison.Ordinal);
+            var path = query < 0 ? pathAndQuery.AsSpan() : pathAndQuery.AsSpan(0, query);
+            var route = service.Match(path, request);
+            if (route is null)
             {
-                Log.FaultDelay(_logger, service.Name, delay.TotalMilliseconds);
-                await Task.Delay(delay, _runtime.Time, cancellationToken).ConfigureAwait(false);
+                var pathText = path.ToString();
+                Log.NoRoute(_logger, service.Name, pathText);
+                throw new MeshRequestException(service.Name, MeshFailureReason.NoRoute,
+                    $"No route of mesh service '{service.Name}' matches {request.Method} {pathText}.");
             }
 
-            if (fault.AbortHttpStatus is { } status)
+            telemetry?.SetRoute(route.Config.Name);
+            if (route.Config.ErrorMessage is { } routeError)
             {
-                Log.FaultAbort(_logger, service.Name, status);
-                return new HttpResponseMessage((HttpStatusCode)status)
+                throw new MeshRequestException(service.Name, MeshFailureReason.NoRoute, $"Mesh service '{service.Name}': {routeError}");
+            }
+
+            // Faults are decided once per request, before any attempt (as Envoy's fault filter runs before the router).
+            using var fault = route.Config.Fault is { } faultPolicy ? _runtime.Faults.Decide(faultPolicy, new HttpRequestView(request)) : default;
+            if (fault.HasFault)
+            {
+                if (fault.Delay is { } delay)
                 {
-                    RequestMessage = request,
-                    ReasonPhrase = "Fault Injected",
-                    Content = new StringContent("fault filter abort"),
-                };
-            }
-        }
+                    Log.FaultDelay(_logger, service.Name, delay.TotalMilliseconds);
+                    await Task.Delay(delay, _runtime.Time, cancellationToken).ConfigureAwait(false);
+                }
 
-        var call = new MeshHttpCall(this, request, original, pathAndQuery, service, route, telemetry);
-        var pipeline = route.GetHttpPipeline(_runtime.Time);
-        if (pipeline is null)
-        {
+                if (fault.AbortHttpStatus is { } status)
+                {
+                    Log.FaultAbort(_logger, service.Name, status);
+                    return result = new HttpResponseMessage((HttpStatusCode)status)
+                    {
+                        RequestMessage = request,
+                        ReasonPhrase = "Fault Injected",
+                        Content = new StringContent("fault filter abort"),
+                    };
+                }
+            }
+
+            var call = new MeshHttpCall(this, request, original, pathAndQuery, service, route, telemetry);
+            var pipeline = route.GetHttpPipeline(_runtime.Time);
+            if (pipeline is null)
+            {
+                try
+                {
+                    return result = await call.SendAttemptAsync(request, lastEndpoint: null, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    call.Restore();
+                }
+            }
+
+            // Retried and hedged requests are sent more than once: their content must be readable again.
+            if (request.Content is { } content)
+            {
+                await content.LoadIntoBufferAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            if ((route.Config.Retry is not null || route.Config.Hedging is not null) && HttpRoutePipeline.StandardResilienceInUse)
+            {
+                request.Options.Set(HttpRoutePipeline.RetriedByMesh, true);
+            }
+
+            var context = ResilienceContextPool.Shared.Get(cancellationToken);
+            context.Properties.Set(HttpRoutePipeline.RequestKey, request);
             try
             {
-                return await call.SendAttemptAsync(request, lastEndpoint: null, cancellationToken).ConfigureAwait(false);
+                var outcome = await pipeline.ExecuteOutcomeAsync(
+                    static async (ctx, state) =>
+                    {
+                        try
+                        {
+                            var attempt = ctx.Properties.GetValue(HttpRoutePipeline.HedgeAttemptKey, 0);
+                            var message = attempt == 0 ? state.Request : await state.CloneRequestAsync().ConfigureAwait(false);
+                            var response = await state.SendAttemptAsync(message, state.LastEndpoint, ctx.CancellationToken).ConfigureAwait(false);
+                            return Outcome.FromResult(response);
+                        }
+                        catch (Exception ex)
+                        {
+                            return Outcome.FromException<HttpResponseMessage>(ex);
+                        }
+                    },
+                    context,
+                    call).ConfigureAwait(false);
+
+                if (outcome.Exception is TimeoutRejectedException timeout)
+                {
+                    // HttpClient reports timeouts as a cancelled task with a TimeoutException inside; so does the mesh.
+                    throw new TaskCanceledException(
+                        $"The request to mesh service '{service.Name}' timed out after {route.Config.Timeout?.TotalSeconds ?? route.Config.Retry?.PerTryTimeout?.TotalSeconds:0.###} s (route timeout).",
+                        new TimeoutException(timeout.Message, timeout));
+                }
+
+                outcome.ThrowIfException();
+                return result = outcome.Result!;
             }
             finally
             {
+                ResilienceContextPool.Shared.Return(context);
                 call.Restore();
             }
         }
-
-        // Retried and hedged requests are sent more than once: their content must be readable again.
-        if (request.Content is { } content)
+        catch (Exception ex) when (telemetry is not null && telemetry.Fail(ex))
         {
-            await content.LoadIntoBufferAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        if ((route.Config.Retry is not null || route.Config.Hedging is not null) && HttpRoutePipeline.StandardResilienceInUse)
-        {
-            request.Options.Set(HttpRoutePipeline.RetriedByMesh, true);
-        }
-
-        var context = ResilienceContextPool.Shared.Get(cancellationToken);
-        context.Properties.Set(HttpRoutePipeline.RequestKey, request);
-        try
-        {
-            var outcome = await pipeline.ExecuteOutcomeAsync(
-                static async (ctx, state) =>
-                {
-                    try
-                    {
-                        var attempt = ctx.Properties.GetValue(HttpRoutePipeline.HedgeAttemptKey, 0);
-                        var message = attempt == 0 ? state.Request : await state.CloneRequestAsync().ConfigureAwait(false);
-                        var response = await state.SendAttemptAsync(message, state.LastEndpoint, ctx.CancellationToken).ConfigureAwait(false);
-                        return Outcome.FromResult(response);
-                    }
-                    catch (Exception ex)
-                    {
-                        return Outcome.FromException<HttpResponseMessage>(ex);
-                    }
-                },
-                context,
-                call).ConfigureAwait(false);
-
-            if (outcome.Exception is TimeoutRejectedException timeout)
-            {
-                // HttpClient reports timeouts as a cancelled task with a TimeoutException inside; so does the mesh.
-                throw new TaskCanceledException(
-                    $"The request to mesh service '{service.Name}' timed out after {route.Config.Timeout?.TotalSeconds ?? route.Config.Retry?.PerTryTimeout?.TotalSeconds:0.###} s (route timeout).",
-                    new TimeoutException(timeout.Message, timeout));
-            }
-
-            outcome.ThrowIfException();
-            return outcome.Result!;
+            throw; // never reached: Fail records the failure and declines the exception
         }
         finally
         {
-            ResilienceContextPool.Shared.Return(context);
-            call.Restore();
+            if (telemetry is not null)
+            {
+                if (result is not null)
+                {
+                    telemetry.Complete(result, null);
+                }
+
+                telemetry.Dispose();
+            }
         }
     }
 
@@ -264,153 +269,157 @@ internal sealed partial class MeshHttpHandler : DelegatingHandler
                 handler._runtime.Metrics.Retries.Add(1, new("mesh.service", service.Name), new("mesh.front_door", "http"));
             }
 
-            return telemetry is null
-                ? SendPickedAttemptAsync(message, lastEndpoint, attempt: null, cancellationToken)
-                : SendObservedAttemptAsync(message, lastEndpoint, telemetry, attemptNumber, cancellationToken);
+            return SendPickedAttemptAsync(message, lastEndpoint, attemptNumber, cancellationToken);
         }
 
-        private async Task<HttpResponseMessage> SendObservedAttemptAsync(HttpRequestMessage message, EndpointState? lastEndpoint, HttpCallTelemetry telemetry, int attemptNumber, CancellationToken cancellationToken)
+        private async Task<HttpResponseMessage> SendPickedAttemptAsync(HttpRequestMessage message, EndpointState? lastEndpoint, int attemptNumber, CancellationToken cancellationToken)
         {
-            using var attempt = telemetry.StartAttempt(attemptNumber);
+            // The attempt's span starts here, in this attempt's own async flow (a hedged copy runs beside the first).
+            var attempt = telemetry?.StartAttempt(attemptNumber);
+            HttpResponseMessage? result = null;
             try
             {
-                var response = await SendPickedAttemptAsync(message, lastEndpoint, attempt, cancellationToken).ConfigureAwait(false);
-                attempt.Complete(response, null);
-                return response;
-            }
-            catch (Exception ex)
-            {
-                attempt.Complete(null, ex);
-                throw;
-            }
-        }
-
-        private async Task<HttpResponseMessage> SendPickedAttemptAsync(HttpRequestMessage message, EndpointState? lastEndpoint, HttpAttemptTelemetry? attempt, CancellationToken cancellationToken)
-        {
-            var view = new HttpRequestView(message);
-            ClusterRuntime cluster;
-            if (route.Config.ClusterHeader is { } header)
-            {
-                cluster = route.ClusterFromHeader(view, out var named)
-                    ?? throw new MeshRequestException(service.Name, MeshFailureReason.NoEndpoints, named is null
-                        ? $"Mesh service '{service.Name}': the route takes its cluster from header '{header}', which the request does not have."
-                        : $"Mesh service '{service.Name}': header '{header}' names cluster '{named}', which is not configured.");
-            }
-            else
-            {
-                cluster = route.Clusters[route.ChooseCluster(handler._runtime.Random)];
-            }
-
-            var config = cluster.Config;
-            if (!cluster.State.TryAcquire(config.MaxRequests))
-            {
-                Log.CircuitBreakerOpen(handler._logger, service.Name, cluster.Name, config.MaxRequests);
-                throw new MeshRequestException(service.Name, MeshFailureReason.CircuitBreakerOpen,
-                    $"Mesh service '{service.Name}': cluster '{cluster.Name}' already has {config.MaxRequests} requests in flight (max_requests); the request was not sent.");
-            }
-
-            try
-            {
-                var hash = route.ComputeHash(view, handler._channelId);
-                var endpoint = cluster.Pick(hash);
-
-                // A retry prefers an endpoint the previous attempt did not use (as Envoy's previous-hosts predicate).
-                for (var i = 0; i < 3 && endpoint is not null && ReferenceEquals(endpoint, lastEndpoint) && cluster.Picker.Count > 1; i++)
+                var view = new HttpRequestView(message);
+                ClusterRuntime cluster;
+                if (route.Config.ClusterHeader is { } header)
                 {
-                    endpoint = cluster.Pick(hash.HasHash ? new PickRequest(hash.Hash + (ulong)(i + 1) * 0x9E3779B97F4A7C15UL, true) : hash);
+                    cluster = route.ClusterFromHeader(view, out var named)
+                        ?? throw new MeshRequestException(service.Name, MeshFailureReason.NoEndpoints, named is null
+                            ? $"Mesh service '{service.Name}': the route takes its cluster from header '{header}', which the request does not have."
+                            : $"Mesh service '{service.Name}': header '{header}' names cluster '{named}', which is not configured.");
+                }
+                else
+                {
+                    cluster = route.Clusters[route.ChooseCluster(handler._runtime.Random)];
                 }
 
-                if (endpoint is null)
+                var config = cluster.Config;
+                if (!cluster.State.TryAcquire(config.MaxRequests))
                 {
-                    Log.NoEndpoints(handler._logger, service.Name, cluster.Name);
-                    throw new MeshRequestException(service.Name, MeshFailureReason.NoEndpoints,
-                        $"Mesh service '{service.Name}': " + (config.ErrorMessage ?? $"cluster '{cluster.Name}' has no healthy endpoint."));
+                    Log.CircuitBreakerOpen(handler._logger, service.Name, cluster.Name, config.MaxRequests);
+                    throw new MeshRequestException(service.Name, MeshFailureReason.CircuitBreakerOpen,
+                        $"Mesh service '{service.Name}': cluster '{cluster.Name}' already has {config.MaxRequests} requests in flight (max_requests); the request was not sent.");
                 }
 
-                LastEndpoint = endpoint;
-                var tls = cluster.Tls;
-                var prefix = tls is not null ? endpoint.TlsPrefix(tls) : original.Scheme == Uri.UriSchemeHttps ? endpoint.HttpsPrefix : endpoint.HttpPrefix;
-                message.RequestUri = new Uri(prefix + pathAndQuery, UriKind.Absolute);
-                if (!message.Headers.NonValidated.Contains("Host"))
-                {
-                    // Unvalidated: the authority came from a Uri the runtime already parsed.
-                    message.Headers.TryAddWithoutValidation("Host", original.IsDefaultPort ? original.Host : original.Authority);
-                }
-
-                switch (config.Protocol)
-                {
-                    case UpstreamProtocol.Http2:
-                        message.Version = HttpVersion.Version20;
-                        message.VersionPolicy = HttpVersionPolicy.RequestVersionExact;
-                        break;
-                    case UpstreamProtocol.Http1:
-                        message.Version = HttpVersion.Version11;
-                        message.VersionPolicy = HttpVersionPolicy.RequestVersionExact;
-                        break;
-                }
-
-                if (tls is not null)
-                {
-                    // The mesh makes the TLS connection itself (the handler below sees a cleartext one), so the
-                    // version is settled here: HTTP/2 when the request insists on it, else HTTP/1.1.
-                    if (message.Version.Major >= 2 && message.VersionPolicy == HttpVersionPolicy.RequestVersionExact)
-                    {
-                        message.Version = HttpVersion.Version20;
-                    }
-                    else
-                    {
-                        message.Version = HttpVersion.Version11;
-                        message.VersionPolicy = HttpVersionPolicy.RequestVersionExact;
-                    }
-
-                    message.Options.Set(MeshTlsHttpTransport.TargetKey, new MeshTlsTarget(tls, endpoint.Endpoint.Host, endpoint.Endpoint.Port));
-                }
-
-                Log.Picked(handler._logger, service.Name, cluster.Name, endpoint.Address);
-                handler._runtime.Metrics.RecordPick(endpoint);
-                attempt?.SetEndpoint(cluster.Name, endpoint);
-                endpoint.OnStart();
-                HttpResponseMessage? response = null;
-                Exception? failure = null;
                 try
                 {
-                    if (tls is null)
+                    var hash = route.ComputeHash(view, handler._channelId);
+                    var endpoint = cluster.Pick(hash);
+
+                    // A retry prefers an endpoint the previous attempt did not use (as Envoy's previous-hosts predicate).
+                    for (var i = 0; i < 3 && endpoint is not null && ReferenceEquals(endpoint, lastEndpoint) && cluster.Picker.Count > 1; i++)
                     {
-                        response = await handler.SendInnerAsync(message, cancellationToken).ConfigureAwait(false);
-                        return response;
+                        endpoint = cluster.Pick(hash.HasHash ? new PickRequest(hash.Hash + (ulong)(i + 1) * 0x9E3779B97F4A7C15UL, true) : hash);
                     }
 
-                    // TLS clusters: the mesh's own transport makes and pools the connections (see MeshTlsHttpTransport).
-                    response = await handler._runtime.TlsTransport.SendAsync(message, cancellationToken).ConfigureAwait(false);
-                    if (tls.Peers.TryGetValue(endpoint.Address, out var peer))
+                    if (endpoint is null)
                     {
-                        Request.Options.Set(MeshRequestOptions.PeerIdentity, peer);
-                        attempt?.SetPeerIdentity(peer);
+                        Log.NoEndpoints(handler._logger, service.Name, cluster.Name);
+                        throw new MeshRequestException(service.Name, MeshFailureReason.NoEndpoints,
+                            $"Mesh service '{service.Name}': " + (config.ErrorMessage ?? $"cluster '{cluster.Name}' has no healthy endpoint."));
                     }
 
-                    return response;
-                }
-                catch (Exception ex)
-                {
-                    failure = ex;
-                    throw;
+                    LastEndpoint = endpoint;
+                    var tls = cluster.Tls;
+                    var prefix = tls is not null ? endpoint.TlsPrefix(tls) : original.Scheme == Uri.UriSchemeHttps ? endpoint.HttpsPrefix : endpoint.HttpPrefix;
+                    message.RequestUri = new Uri(prefix + pathAndQuery, UriKind.Absolute);
+                    if (!message.Headers.NonValidated.Contains("Host"))
+                    {
+                        // Unvalidated: the authority came from a Uri the runtime already parsed.
+                        message.Headers.TryAddWithoutValidation("Host", original.IsDefaultPort ? original.Host : original.Authority);
+                    }
+
+                    switch (config.Protocol)
+                    {
+                        case UpstreamProtocol.Http2:
+                            message.Version = HttpVersion.Version20;
+                            message.VersionPolicy = HttpVersionPolicy.RequestVersionExact;
+                            break;
+                        case UpstreamProtocol.Http1:
+                            message.Version = HttpVersion.Version11;
+                            message.VersionPolicy = HttpVersionPolicy.RequestVersionExact;
+                            break;
+                    }
+
+                    if (tls is not null)
+                    {
+                        // The mesh makes the TLS connection itself (the handler below sees a cleartext one), so the
+                        // version is settled here: HTTP/2 when the request insists on it, else HTTP/1.1.
+                        if (message.Version.Major >= 2 && message.VersionPolicy == HttpVersionPolicy.RequestVersionExact)
+                        {
+                            message.Version = HttpVersion.Version20;
+                        }
+                        else
+                        {
+                            message.Version = HttpVersion.Version11;
+                            message.VersionPolicy = HttpVersionPolicy.RequestVersionExact;
+                        }
+
+                        message.Options.Set(MeshTlsHttpTransport.TargetKey, new MeshTlsTarget(tls, endpoint.Endpoint.Host, endpoint.Endpoint.Port));
+                    }
+
+                    Log.Picked(handler._logger, service.Name, cluster.Name, endpoint.Address);
+                    handler._runtime.Metrics.RecordPick(endpoint);
+                    attempt?.SetEndpoint(cluster.Name, endpoint);
+                    endpoint.OnStart();
+                    HttpResponseMessage? response = null;
+                    Exception? failure = null;
+                    try
+                    {
+                        if (tls is null)
+                        {
+                            response = await handler.SendInnerAsync(message, cancellationToken).ConfigureAwait(false);
+                            return result = response;
+                        }
+
+                        // TLS clusters: the mesh's own transport makes and pools the connections (see MeshTlsHttpTransport).
+                        response = await handler._runtime.TlsTransport.SendAsync(message, cancellationToken).ConfigureAwait(false);
+                        if (tls.Peers.TryGetValue(endpoint.Address, out var peer))
+                        {
+                            Request.Options.Set(MeshRequestOptions.PeerIdentity, peer);
+                            attempt?.SetPeerIdentity(peer);
+                        }
+
+                        return result = response;
+                    }
+                    catch (Exception ex)
+                    {
+                        failure = ex;
+                        throw;
+                    }
+                    finally
+                    {
+                        endpoint.OnEnd();
+                        if (HttpRetryClassifier.IsEndpointFailure(response, failure))
+                        {
+                            endpoint.RecordFailure();
+                        }
+                        else if (failure is null)
+                        {
+                            endpoint.RecordSuccess();
+                        }
+                    }
                 }
                 finally
                 {
-                    endpoint.OnEnd();
-                    if (HttpRetryClassifier.IsEndpointFailure(response, failure))
-                    {
-                        endpoint.RecordFailure();
-                    }
-                    else if (failure is null)
-                    {
-                        endpoint.RecordSuccess();
-                    }
+                    cluster.State.Release();
                 }
+            }
+            catch (Exception ex) when (attempt is not null && attempt.Fail(ex))
+            {
+                throw; // never reached: Fail records the failure and declines the exception
             }
             finally
             {
-                cluster.State.Release();
+                if (attempt is not null)
+                {
+                    if (result is not null)
+                    {
+                        attempt.Complete(result, null);
+                    }
+
+                    attempt.Dispose();
+                }
             }
         }
 

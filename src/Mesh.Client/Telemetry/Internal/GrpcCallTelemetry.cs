@@ -78,8 +78,8 @@ internal sealed class GrpcCallTelemetry : IDisposable
 
         if (Activity is { } activity)
         {
-            activity.SetTag("rpc.grpc.status_code", (int)code);
-            activity.SetTag("mesh.attempts", Volatile.Read(ref _attempts));
+            activity.SetTag("rpc.grpc.status_code", Boxed.Int((int)code));
+            activity.SetTag("mesh.attempts", Boxed.Int(Volatile.Read(ref _attempts)));
             if (code != StatusCode.OK)
             {
                 activity.SetStatus(ActivityStatusCode.Error, detail);
@@ -144,7 +144,7 @@ internal sealed class GrpcAttemptTelemetry
         {
             activity.SetTag("rpc.method", call.Method);
             activity.SetTag("mesh.route", call.Route);
-            activity.SetTag("mesh.attempt", number);
+            activity.SetTag("mesh.attempt", Boxed.Int(number));
         }
 
         if (call.Metrics.GrpcAttemptStarted.Enabled)
@@ -185,7 +185,7 @@ internal sealed class GrpcAttemptTelemetry
             {
                 activity.SetTag("mesh.cluster", endpoint.ClusterName);
                 activity.SetTag("server.address", endpoint.Endpoint.Host);
-                activity.SetTag("server.port", endpoint.Endpoint.Port);
+                activity.SetTag("server.port", endpoint.BoxedPort);
                 activity.SetTag("grpc.lb.locality", endpoint.LocalityLabel);
                 if (attempt?.PeerIdentity is { } peer)
                 {
@@ -193,7 +193,7 @@ internal sealed class GrpcAttemptTelemetry
                 }
             }
 
-            activity.SetTag("rpc.grpc.status_code", (int)code);
+            activity.SetTag("rpc.grpc.status_code", Boxed.Int((int)code));
             if (code != StatusCode.OK)
             {
                 activity.SetStatus(ActivityStatusCode.Error, detail);

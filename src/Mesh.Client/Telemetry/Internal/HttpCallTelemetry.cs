@@ -66,6 +66,13 @@ internal sealed class HttpCallTelemetry : IDisposable
         return new HttpAttemptTelemetry(this, number);
     }
 
+    /// <summary>Ends the call with a failure; returns false, for use in an exception filter that records without catching.</summary>
+    public bool Fail(Exception failure)
+    {
+        Complete(null, failure);
+        return false;
+    }
+
     /// <summary>Ends the call with its final response or failure.</summary>
     public void Complete(HttpResponseMessage? response, Exception? failure)
     {
@@ -73,10 +80,10 @@ internal sealed class HttpCallTelemetry : IDisposable
         var errorType = ErrorType(response, failure);
         if (Activity is { } activity)
         {
-            activity.SetTag("mesh.attempts", Volatile.Read(ref _attempts));
+            activity.SetTag("mesh.attempts", Boxed.Int(Volatile.Read(ref _attempts)));
             if (response is not null)
             {
-                activity.SetTag("http.response.status_code", status);
+                activity.SetTag("http.response.status_code", Boxed.Int(status));
             }
 
             if (errorType is not null)
@@ -96,7 +103,7 @@ internal sealed class HttpCallTelemetry : IDisposable
             };
             if (response is not null)
             {
-                tags.Add("http.response.status_code", status);
+                tags.Add("http.response.status_code", Boxed.Int(status));
             }
 
             if (errorType is not null)
@@ -136,7 +143,7 @@ internal sealed class HttpAttemptTelemetry : IDisposable
         {
             activity.SetTag("mesh.service", call.Service);
             activity.SetTag("mesh.route", call.Route);
-            activity.SetTag("mesh.attempt", number);
+            activity.SetTag("mesh.attempt", Boxed.Int(number));
         }
     }
 
@@ -155,12 +162,19 @@ internal sealed class HttpAttemptTelemetry : IDisposable
         {
             activity.SetTag("mesh.cluster", cluster);
             activity.SetTag("server.address", endpoint.Endpoint.Host);
-            activity.SetTag("server.port", endpoint.Endpoint.Port);
+            activity.SetTag("server.port", endpoint.BoxedPort);
             activity.SetTag("grpc.lb.locality", endpoint.LocalityLabel);
         }
     }
 
     public void SetPeerIdentity(string identity) => Activity?.SetTag("mesh.peer.identity", identity);
+
+    /// <summary>Ends the attempt with a failure; returns false, for use in an exception filter that records without catching.</summary>
+    public bool Fail(Exception failure)
+    {
+        Complete(null, failure);
+        return false;
+    }
 
     public void Complete(HttpResponseMessage? response, Exception? failure)
     {
@@ -169,7 +183,7 @@ internal sealed class HttpAttemptTelemetry : IDisposable
         {
             if (response is not null)
             {
-                activity.SetTag("http.response.status_code", (int)response.StatusCode);
+                activity.SetTag("http.response.status_code", Boxed.Int((int)response.StatusCode));
             }
 
             if (errorType is not null)
@@ -189,7 +203,7 @@ internal sealed class HttpAttemptTelemetry : IDisposable
             };
             if (response is not null)
             {
-                tags.Add("http.response.status_code", (int)response.StatusCode);
+                tags.Add("http.response.status_code", Boxed.Int((int)response.StatusCode));
             }
 
             if (errorType is not null)
