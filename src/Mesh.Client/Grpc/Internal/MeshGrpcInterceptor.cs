@@ -94,33 +94,14 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
             return continuation(context);
         }
 
-        // Streams the caller writes to cannot be replayed: timeouts and faults only.
-        ThrowIfAborted(plan, out var fault);
-        using (fault)
+        var call = StartUnreplayable(plan, context, continuation.Invoke, out var telemetry, out var observed, out var attempt);
+        if (telemetry is null)
         {
-            var attempt = plan.NewAttempt();
-            var telemetry = StartTelemetry(context.Method, plan);
-            var observed = telemetry?.StartAttempt(null);
-            MeshCallContext.Current = attempt;
-            AsyncClientStreamingCall<TRequest, TResponse> call;
-            try
-            {
-                call = continuation(plan.Apply(context));
-            }
-            finally
-            {
-                MeshCallContext.Current = null;
-                RestoreActivity(telemetry);
-            }
-
-            if (telemetry is null)
-            {
-                return call;
-            }
-
-            return new AsyncClientStreamingCall<TRequest, TResponse>(
-                call.RequestStream, ObserveAsync(call.ResponseAsync, telemetry, observed!, attempt), call.ResponseHeadersAsync, call.GetStatus, call.GetTrailers, call.Dispose);
+            return call;
         }
+
+        return new AsyncClientStreamingCall<TRequest, TResponse>(
+            call.RequestStream, ObserveAsync(call.ResponseAsync, telemetry, observed!, attempt), call.ResponseHeadersAsync, call.GetStatus, call.GetTrailers, call.Dispose);
     }
 
     public override AsyncDuplexStreamingCall<TRequest, TResponse> AsyncDuplexStreamingCall<TRequest, TResponse>(
@@ -132,35 +113,52 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
             return continuation(context);
         }
 
+        var call = StartUnreplayable(plan, context, continuation.Invoke, out var telemetry, out var observed, out var attempt);
+        if (telemetry is null)
+        {
+            return call;
+        }
+
+        var reader = new ObservedReader<TResponse>(call.ResponseStream, telemetry, observed!, attempt);
+        return new AsyncDuplexStreamingCall<TRequest, TResponse>(call.RequestStream, reader, call.ResponseHeadersAsync, call.GetStatus, call.GetTrailers, () =>
+        {
+            call.Dispose();
+            reader.Complete(StatusCode.Cancelled, "The call was disposed before it completed.");
+        });
+    }
+
+    /// <summary>
+    /// Starts the one attempt of a call whose request stream cannot be replayed (client and duplex streaming):
+    /// an injected abort fails it at once, the attempt is the ambient one while the channel starts it, and its
+    /// telemetry begins.
+    /// </summary>
+    private TCall StartUnreplayable<TRequest, TResponse, TCall>(
+        CallPlan plan,
+        ClientInterceptorContext<TRequest, TResponse> context,
+        Func<ClientInterceptorContext<TRequest, TResponse>, TCall> start,
+        out GrpcCallTelemetry? telemetry,
+        out GrpcAttemptTelemetry? observed,
+        out MeshCallAttempt attempt)
+        where TRequest : class
+        where TResponse : class
+    {
+        // Streams the caller writes to cannot be replayed: timeouts and faults only.
         ThrowIfAborted(plan, out var fault);
         using (fault)
         {
-            var attempt = plan.NewAttempt();
-            var telemetry = StartTelemetry(context.Method, plan);
-            var observed = telemetry?.StartAttempt(null);
+            attempt = plan.NewAttempt();
+            telemetry = StartTelemetry(context.Method, plan);
+            observed = telemetry?.StartAttempt(null);
             MeshCallContext.Current = attempt;
-            AsyncDuplexStreamingCall<TRequest, TResponse> call;
             try
             {
-                call = continuation(plan.Apply(context));
+                return start(plan.Apply(context));
             }
             finally
             {
                 MeshCallContext.Current = null;
                 RestoreActivity(telemetry);
             }
-
-            if (telemetry is null)
-            {
-                return call;
-            }
-
-            var reader = new ObservedReader<TResponse>(call.ResponseStream, telemetry, observed!, attempt);
-            return new AsyncDuplexStreamingCall<TRequest, TResponse>(call.RequestStream, reader, call.ResponseHeadersAsync, call.GetStatus, call.GetTrailers, () =>
-            {
-                call.Dispose();
-                reader.Complete(StatusCode.Cancelled, "The call was disposed before it completed.");
-            });
         }
     }
 
