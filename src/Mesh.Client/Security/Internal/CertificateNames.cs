@@ -90,6 +90,19 @@ internal static class CertificateNames
         return found;
     }
 
+    /// <summary>
+    /// Whether the DNS SAN <paramref name="san"/> is a wildcard covering <paramref name="name"/>: <c>*.example.com</c>
+    /// stands for exactly one label (RFC 6125), <c>a.example.com</c> but not <c>a.b.example.com</c>. Trailing dots
+    /// are ignored; case is not significant.
+    /// </summary>
+    public static bool WildcardCovers(string san, string name)
+    {
+        san = san.TrimEnd('.');
+        name = name.TrimEnd('.');
+        var dot = name.IndexOf('.', StringComparison.Ordinal);
+        return san.StartsWith("*.", StringComparison.Ordinal) && dot > 0 && string.Equals(name[dot..], san[1..], StringComparison.OrdinalIgnoreCase);
+    }
+
     /// <summary>Subject, SANs and validity of a certificate, for debug logs and error messages; no key material.</summary>
     public static string Describe(X509Certificate2 certificate)
     {

@@ -162,39 +162,15 @@ internal sealed class ClusterTlsConnector
             return (MeshTlsFailure.ServerCertificateMissing, "the server sent no certificate", null);
         }
 
-        using var chain = new X509Chain();
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        chain.ChainPolicy.VerificationTime = _time.GetUtcNow().UtcDateTime;
-        if (!useSystem)
+        using var chain = PeerChain.Build(certificate, presented, useSystem ? null : roots, _time.GetUtcNow().UtcDateTime, requiredUsageOid: null, out var trusted, out var problems);
+        if (!trusted)
         {
-            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-            chain.ChainPolicy.CustomTrustStore.AddRange(roots!);
-        }
-
-        if (presented is not null)
-        {
-            foreach (var element in presented.ChainElements)
+            if ((problems & X509ChainStatusFlags.NotTimeValid) != 0)
             {
-                if (!ReferenceEquals(element.Certificate, certificate))
-                {
-                    chain.ChainPolicy.ExtraStore.Add(element.Certificate);
-                }
-            }
-        }
-
-        if (!chain.Build(certificate))
-        {
-            var statuses = chain.ChainStatus.Aggregate(X509ChainStatusFlags.NoError, (all, s) => all | s.Status);
-            if ((statuses & X509ChainStatusFlags.NotTimeValid) != 0)
-            {
-                var now = chain.ChainPolicy.VerificationTime.ToUniversalTime();
-                var expired = chain.ChainElements.Cast<X509ChainElement>().Select(e => e.Certificate).FirstOrDefault(c => c.NotAfter.ToUniversalTime() < now);
-                return (MeshTlsFailure.ServerCertificateExpired, expired is not null
-                    ? $"the certificate '{expired.Subject}' in its chain expired at {expired.NotAfter.ToUniversalTime():u}"
-                    : "a certificate in its chain is not yet valid", null);
+                return (MeshTlsFailure.ServerCertificateExpired, PeerChain.TimeProblem(chain), null);
             }
 
-            var detail = string.Join("; ", chain.ChainStatus.Select(s => s.StatusInformation.Trim()).Where(s => s.Length > 0).Distinct());
+            var detail = PeerChain.Details(chain);
             return (MeshTlsFailure.ServerCertificateUntrusted,
                 $"it is not signed by a CA the cluster trusts ({(useSystem ? "the system's roots" : $"certificate provider '{Config.Roots!.InstanceName}'")}){(detail.Length > 0 ? ": " + detail : "")} [subject '{certificate.Subject}']", null);
         }
@@ -232,25 +208,13 @@ internal sealed class ClusterTlsConnector
         var comparison = matcher.IgnoreCase ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
         return matcher.Kind switch
         {
-            StringMatchKind.Exact => string.Equals(name.Value, matcher.Value, comparison) || (name.Type == SubjectAltNameType.Dns && DnsWildcardMatches(name.Value, matcher.Value)),
+            StringMatchKind.Exact => string.Equals(name.Value, matcher.Value, comparison) || (name.Type == SubjectAltNameType.Dns && CertificateNames.WildcardCovers(name.Value, matcher.Value)),
             StringMatchKind.Prefix => name.Value.StartsWith(matcher.Value, comparison),
             StringMatchKind.Suffix => name.Value.EndsWith(matcher.Value, comparison),
             StringMatchKind.Contains => name.Value.Contains(matcher.Value, comparison),
             StringMatchKind.Regex => regex!.IsMatch(name.Value),
             _ => false,
         };
-    }
-
-    /// <summary>A DNS SAN <c>*.example.com</c> stands for exactly one label: <c>a.example.com</c>, not <c>a.b.example.com</c>.</summary>
-    private static bool DnsWildcardMatches(string san, string wanted)
-    {
-        if (!san.StartsWith("*.", StringComparison.Ordinal))
-        {
-            return false;
-        }
-
-        var dot = wanted.IndexOf('.', StringComparison.Ordinal);
-        return dot > 0 && string.Equals(wanted[dot..], san[1..], StringComparison.OrdinalIgnoreCase);
     }
 
     /// <summary>Verified peers by settings id: shared by every connector of equal settings.</summary>

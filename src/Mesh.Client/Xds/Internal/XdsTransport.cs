@@ -147,14 +147,7 @@ internal static class XdsTransport
                 continue;
             }
 
-            var san = name.Value.TrimEnd('.');
-            if (string.Equals(san, wanted, StringComparison.OrdinalIgnoreCase))
-            {
-                return true;
-            }
-
-            var dot = wanted.IndexOf('.', StringComparison.Ordinal);
-            if (san.StartsWith("*.", StringComparison.Ordinal) && dot > 0 && string.Equals(wanted[dot..], san[1..], StringComparison.OrdinalIgnoreCase))
+            if (string.Equals(name.Value.TrimEnd('.'), wanted, StringComparison.OrdinalIgnoreCase) || CertificateNames.WildcardCovers(name.Value, wanted))
             {
                 return true;
             }
@@ -282,47 +275,21 @@ internal static class XdsTransport
                 return "the server sent no certificate";
             }
 
-            using var chain = new X509Chain();
-            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-            chain.ChainPolicy.VerificationTime = _time.GetUtcNow().UtcDateTime;
-            chain.ChainPolicy.ApplicationPolicy.Add(new Oid(ServerAuthOid));
-            if (roots is not null)
-            {
-                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.CustomTrustStore.AddRange(roots);
-            }
-
-            if (presented is not null)
-            {
-                foreach (var element in presented.ChainElements)
-                {
-                    if (!element.Certificate.RawDataMemory.Span.SequenceEqual(certificate.RawDataMemory.Span))
-                    {
-                        chain.ChainPolicy.ExtraStore.Add(element.Certificate);
-                    }
-                }
-            }
-
+            using var chain = PeerChain.Build(certificate, presented, roots, _time.GetUtcNow().UtcDateTime, ServerAuthOid, out var trusted, out var problems);
             var trust = roots is not null ? $"the CA certificates in '{_credentials.CaCertificateFile}'" : "the system's trusted roots (no ca_certificate_file)";
-            if (!chain.Build(certificate))
+            if (!trusted)
             {
-                var statuses = chain.ChainStatus.Aggregate(X509ChainStatusFlags.NoError, (all, s) => all | s.Status);
-                var now = chain.ChainPolicy.VerificationTime.ToUniversalTime();
-                if ((statuses & X509ChainStatusFlags.NotTimeValid) != 0)
+                if ((problems & X509ChainStatusFlags.NotTimeValid) != 0)
                 {
-                    var expired = chain.ChainElements.Select(e => e.Certificate).FirstOrDefault(c => c.NotAfter.ToUniversalTime() < now);
-                    var early = chain.ChainElements.Select(e => e.Certificate).FirstOrDefault(c => c.NotBefore.ToUniversalTime() > now);
-                    return expired is not null
-                        ? $"the certificate '{expired.Subject}' in its chain expired at {expired.NotAfter.ToUniversalTime():u}"
-                        : $"the certificate '{early?.Subject}' in its chain is not valid before {early?.NotBefore.ToUniversalTime():u}";
+                    return PeerChain.TimeProblem(chain);
                 }
 
-                if ((statuses & X509ChainStatusFlags.NotValidForUsage) != 0)
+                if ((problems & X509ChainStatusFlags.NotValidForUsage) != 0)
                 {
                     return $"the certificate '{certificate.Subject}' is not valid for server authentication";
                 }
 
-                var detail = string.Join("; ", chain.ChainStatus.Select(s => s.StatusInformation.Trim()).Where(s => s.Length > 0).Distinct());
+                var detail = PeerChain.Details(chain);
                 return $"it is untrusted: '{certificate.Subject}' (issuer '{certificate.Issuer}') does not chain to {trust}{(detail.Length > 0 ? " (" + detail + ")" : string.Empty)}";
             }
 
