@@ -96,6 +96,8 @@ internal static class TelemetryOverhead
             await LoadDriver.DriveAsync(PerSlice, workers, call);
             var off = new List<double>();
             var on = new List<double>();
+            var offCpu = new List<double>();
+            var onCpu = new List<double>();
             long spans = 0;
             for (var slice = 0; slice < slices; slice++)
             {
@@ -118,20 +120,27 @@ internal static class TelemetryOverhead
                             .AddProcessor(new BatchActivityExportProcessor(exporter)).Build() : null;
                         using var meter = part is "both" or "metrics" ? Sdk.CreateMeterProviderBuilder().AddMeshInstrumentation()
                             .AddReader(new PeriodicExportingMetricReader(new NoopMetricExporter(), 60_000)).Build() : null;
-                        on.Add(PerSlice / (await LoadDriver.DriveAsync(PerSlice, workers, call)).TotalSeconds);
+                        var (rate, cpu) = await MeasureAsync(workers, call);
+                        on.Add(rate);
+                        onCpu.Add(cpu);
                         tracer?.ForceFlush();
                         spans += exporter.Count;
                     }
                     else
                     {
-                        off.Add(PerSlice / (await LoadDriver.DriveAsync(PerSlice, workers, call)).TotalSeconds);
+                        var (rate, cpu) = await MeasureAsync(workers, call);
+                        off.Add(rate);
+                        offCpu.Add(cpu);
                     }
                 }
             }
 
             var ratios = on.Zip(off, (a, b) => a / b).ToArray();
+            var cpuRatios = offCpu.Zip(onCpu, (a, b) => a / b).ToArray();
             Console.WriteLine(FormattableString.Invariant(
                 $"{name,-26} off {LoadDriver.Median(off),8:N0}/s   on {LoadDriver.Median(on),8:N0}/s   on/off median {LoadDriver.Median(ratios):0.00} (range {ratios.Min():0.00}–{ratios.Max():0.00})   spans exported per call {spans / (double)(slices * PerSlice):0.0}"));
+            Console.WriteLine(FormattableString.Invariant(
+                $"{"",-26} CPU per call off {LoadDriver.Median(offCpu):0.0} µs   on {LoadDriver.Median(onCpu):0.0} µs   off/on median {LoadDriver.Median(cpuRatios):0.00} (range {cpuRatios.Min():0.00}–{cpuRatios.Max():0.00})"));
         }
 
         await host.StopAsync();
@@ -141,6 +150,23 @@ internal static class TelemetryOverhead
         }
 
         return 0;
+    }
+
+    /// <summary>One slice: calls per second, and the process's CPU time per call in microseconds (client and backends together).</summary>
+    private static async Task<(double Rate, double CpuMicroseconds)> MeasureAsync(int workers, Func<Task> call)
+    {
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var allocated = GC.GetTotalAllocatedBytes();
+        var (gen0, gen1, gen2) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+        var elapsed = await LoadDriver.DriveAsync(PerSlice, workers, call);
+        var used = Process.GetCurrentProcess().TotalProcessorTime - cpu;
+        if (Environment.GetEnvironmentVariable("GCSTATS") == "1")
+        {
+            Console.WriteLine(FormattableString.Invariant(
+                $"    {(GC.GetTotalAllocatedBytes() - allocated) / PerSlice,6:N0} B/call  GCs gen0 {GC.CollectionCount(0) - gen0}  gen1 {GC.CollectionCount(1) - gen1}  gen2 {GC.CollectionCount(2) - gen2}  {used.TotalMicroseconds / PerSlice:0.0} µs CPU/call"));
+        }
+
+        return (PerSlice / elapsed.TotalSeconds, used.TotalMicroseconds / PerSlice);
     }
 
     /// <summary>Counts the spans it is given, and keeps none.</summary>

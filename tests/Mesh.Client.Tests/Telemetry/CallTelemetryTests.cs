@@ -24,10 +24,10 @@ public sealed class CallTelemetryTests
         """);
 
     /// <summary>Runs <paramref name="call"/> under a parent activity of its own trace and returns the spans of that trace.</summary>
-    private static async Task<(List<Activity> Spans, ActivityTraceId TraceId)> TraceAsync(Func<Task> call)
+    private static async Task<(List<Activity> Spans, ActivityTraceId TraceId)> TraceAsync(Func<Task> call, params string[] moreSources)
     {
         var spans = new List<Activity>();
-        using var tracer = Sdk.CreateTracerProviderBuilder().AddSource("test").AddMeshInstrumentation().AddInMemoryExporter(spans).Build();
+        using var tracer = Sdk.CreateTracerProviderBuilder().AddSource(["test", .. moreSources]).AddMeshInstrumentation().AddInMemoryExporter(spans).Build();
         using var source = new ActivitySource("test");
         ActivityTraceId traceId;
         using (var parent = source.StartActivity("test")!)
@@ -70,6 +70,61 @@ public sealed class CallTelemetryTests
         }
 
         return sum;
+    }
+
+    /// <summary>
+    /// A call of one attempt has no attempt span, and the endpoint it reached is on the call span; the retried
+    /// call's first attempt got its span when the retry began, backdated to its own start and end.
+    /// </summary>
+    private static void AssertAttemptSpans(List<Activity> spans, List<Activity> calls, Activity retried, List<Activity> attempts, int goodPort, string cluster)
+    {
+        foreach (var single in calls.Where(c => (int)c.GetTagItem("mesh.attempts")! == 1))
+        {
+            Assert.DoesNotContain(spans, s => s.ParentSpanId == single.SpanId);
+            Assert.Equal(cluster, single.GetTagItem("mesh.cluster"));
+            Assert.Equal(goodPort, single.GetTagItem("server.port"));
+            Assert.Equal("127.0.0.1", single.GetTagItem("server.address"));
+        }
+
+        var slack = TimeSpan.FromMilliseconds(1);
+        Assert.Equal(1, attempts[0].GetTagItem("mesh.attempt"));
+        Assert.Equal(2, attempts[1].GetTagItem("mesh.attempt"));
+        Assert.Equal(ActivityStatusCode.Error, attempts[0].Status);
+        Assert.InRange(attempts[0].StartTimeUtc, retried.StartTimeUtc - slack, attempts[1].StartTimeUtc);
+        Assert.InRange(attempts[0].StartTimeUtc + attempts[0].Duration, attempts[0].StartTimeUtc, attempts[1].StartTimeUtc + slack);
+        Assert.Equal(cluster, attempts[0].GetTagItem("mesh.cluster"));
+        Assert.NotEqual(goodPort, attempts[0].GetTagItem("server.port"));
+    }
+
+    /// <summary>
+    /// Each echo (<c>traceparent|baggage</c> as the server received them) has one traceparent, in the caller's
+    /// trace, whose parent is an exported span that ended successfully: the span of the attempt that reached the
+    /// server, or the call span itself when the call made a single attempt (which then has no attempt span).
+    /// </summary>
+    private static void AssertPropagated(IEnumerable<string> echoes, List<Activity> spans, ActivityTraceId traceId, string callName, string attemptName)
+    {
+        foreach (var echo in echoes)
+        {
+            var (traceparent, baggage) = (echo.Split('|')[0], echo.Split('|')[1]);
+            Assert.DoesNotContain(",", traceparent);
+            var parts = traceparent.Split('-');
+            Assert.Equal(traceId.ToHexString(), parts[1]);
+            var parent = Assert.Single(spans, s => s.SpanId.ToHexString() == parts[2]);
+            if (parent.DisplayName == callName)
+            {
+                Assert.Equal(1, parent.GetTagItem("mesh.attempts"));
+                Assert.DoesNotContain(spans, s => s.ParentSpanId == parent.SpanId);
+            }
+            else
+            {
+                Assert.Equal(attemptName, parent.DisplayName);
+                Assert.Equal(callName, Assert.Single(spans, s => s.SpanId == parent.ParentSpanId).DisplayName);
+            }
+
+            Assert.NotEqual(ActivityStatusCode.Error, parent.Status);
+            Assert.Equal("01", parts[3]);
+            Assert.Contains("tenant=acme", baggage.Replace(" ", "", StringComparison.Ordinal));
+        }
     }
 
     private static bool Has(ReadOnlyTagCollection tags, string key, object value)
@@ -121,15 +176,11 @@ public sealed class CallTelemetryTests
         Assert.NotEqual(attempts[0].GetTagItem("server.port"), attempts[1].GetTagItem("server.port"));
         Assert.Equal(200, retried.GetTagItem("http.response.status_code"));
         Assert.NotEqual(ActivityStatusCode.Error, retried.Status);
+        AssertAttemptSpans(spans, calls, retried, attempts, backends[1].Port, "traced-http");
 
-        // Exactly one traceparent per request, in the caller's trace, and the baggage with it.
-        foreach (var body in bodies)
-        {
-            var (traceparent, baggage) = (body.Split('|')[0], body.Split('|')[1]);
-            Assert.DoesNotContain(",", traceparent);
-            Assert.Equal(traceId.ToHexString(), traceparent.Split('-')[1]);
-            Assert.Contains("tenant=acme", baggage.Replace(" ", "", StringComparison.Ordinal));
-        }
+        // Exactly one traceparent per request, in the caller's trace, naming as parent the span (recorded and
+        // exported) of the attempt that reached the server, and the baggage with it.
+        AssertPropagated(bodies, spans, traceId, "GET traced-http", "Attempt GET traced-http");
 
         var metrics = Collect(meters!, exported);
         bool Service(ReadOnlyTagCollection t) => Has(t, "mesh.service", "traced-http");
@@ -140,6 +191,28 @@ public sealed class CallTelemetryTests
         Assert.Equal(retriedCalls, Sum(metrics, "mesh.retries", t => Service(t) && Has(t, "mesh.front_door", "http")));
         Assert.Equal(2 + retriedCalls, Sum(metrics, "mesh.lb.picks", t => Has(t, "mesh.cluster", "traced-http")));
         Assert.Equal(retriedCalls, Sum(metrics, "mesh.lb.picks", t => Has(t, "server.address", backends[0].Address) && Has(t, "grpc.lb.locality", "{region=\"\", zone=\"\", sub_zone=\"\"}")));
+    }
+
+    [Fact]
+    public async Task HttpClient_HttpClientsOwnSpansRecorded_HttpClientPropagatesItsSpanUnderTheMeshSpan()
+    {
+        await using var backends = await Backends.StartAsync(1, "traced");
+        await using var host = await MeshHost.StartAsync(MeshJson.WithServices($$"""
+            "traced-own": { "Protocol": "Http2", "Endpoints": {{backends.EndpointsJson(0)}} }
+            """));
+        var client = host.Services.GetRequiredService<IHttpClientFactory>().CreateClient();
+
+        // Someone records HttpClient's own request spans: HttpClient makes its span, under the mesh's span of the
+        // call (a single attempt), and sends that span's context; the mesh leaves propagation to it.
+        string body = "";
+        var (spans, traceId) = await TraceAsync(async () => body = await client.GetStringAsync("http://traced-own/trace"), "System.Net.Http");
+
+        var call = Assert.Single(spans, s => s.DisplayName == "GET traced-own");
+        var own = Assert.Single(spans, s => s.OperationName == "System.Net.Http.HttpRequestOut");
+        Assert.Equal(call.SpanId, own.ParentSpanId);
+        var traceparent = body.Split('|')[0];
+        Assert.DoesNotContain(",", traceparent);
+        Assert.Equal($"00-{traceId.ToHexString()}-{own.SpanId.ToHexString()}-01", traceparent);
     }
 
     [Fact]
@@ -189,14 +262,9 @@ public sealed class CallTelemetryTests
         Assert.Equal(backends[1].Port, attempts[1].GetTagItem("server.port"));
         Assert.Equal("traced-grpc", attempts[1].GetTagItem("mesh.cluster"));
         Assert.Equal(0, retried.GetTagItem("rpc.grpc.status_code"));
+        AssertAttemptSpans(spans, calls, retried, attempts, backends[1].Port, "traced-grpc");
 
-        foreach (var reply in replies)
-        {
-            var (traceparent, baggage) = (reply.Split('|')[0], reply.Split('|')[1]);
-            Assert.DoesNotContain(",", traceparent);
-            Assert.Equal(traceId.ToHexString(), traceparent.Split('-')[1]);
-            Assert.Contains("tenant=acme", baggage.Replace(" ", "", StringComparison.Ordinal));
-        }
+        AssertPropagated(replies, spans, traceId, "Sent.mesh.samples.Echo.Hello", "Attempt.mesh.samples.Echo.Hello");
 
         var metrics = Collect(meters!, exported);
         bool Method(ReadOnlyTagCollection t) => Has(t, "grpc.method", "mesh.samples.Echo/Hello") && Has(t, "grpc.target", "xds:///traced-grpc");

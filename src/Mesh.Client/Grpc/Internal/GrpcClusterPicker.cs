@@ -112,9 +112,8 @@ internal sealed class GrpcClusterPicker
     /// place every usable endpoint, ready or not, so that a key's endpoint does not move while connections
     /// come up (gRFC A42); a pick that lands on a failed endpoint goes to a table over the ready ones.
     /// </remarks>
-    public static GrpcClusterPicker Build(string service, ClusterRuntime cluster, IReadOnlyDictionary<string, MeshLoadBalancer.SubchannelEntry> subchannels, MeshRandom random, string? tlsUnavailable = null, Telemetry.Internal.MeshMetrics? metrics = null)
+    public static GrpcClusterPicker Build(string service, ClusterRuntime cluster, IReadOnlyDictionary<string, MeshLoadBalancer.SubchannelEntry> subchannels, MeshRandom random, string? tlsUnavailable = null)
     {
-        metrics ??= Telemetry.Internal.MeshMetrics.Unobserved;
         if (cluster.Tls is not null && tlsUnavailable is not null)
         {
             // Fail closed: never plaintext to a cluster that asks for TLS.
@@ -179,7 +178,7 @@ internal sealed class GrpcClusterPicker
             subchannels.TryGetValue(KeyOf(candidate.State), out var entry) ? entry.State : ConnectivityState.Shutdown;
 
         PickResult ResultFor(in PickCandidate candidate) =>
-            PickResult.ForSubchannel(subchannels[KeyOf(candidate.State)].Subchannel!, new EndpointCallTracker(candidate.State, cluster.State, metrics));
+            PickResult.ForSubchannel(subchannels[KeyOf(candidate.State)].Subchannel!, new EndpointCallTracker(candidate.State, cluster.State));
 
         PickResult[] ResultsFor(PickCandidate[] candidates)
         {
@@ -198,11 +197,10 @@ internal sealed class GrpcClusterPicker
     /// records transport failures for outlier detection. When the mesh's interceptor runs the call, it records
     /// the outcome from the call's status instead, since a gRPC error arrives as a trailer, not a transport error.
     /// </summary>
-    private sealed class EndpointCallTracker(EndpointState state, ClusterState cluster, Telemetry.Internal.MeshMetrics metrics) : ISubchannelCallTracker
+    private sealed class EndpointCallTracker(EndpointState state, ClusterState cluster) : ISubchannelCallTracker
     {
         public void Start()
         {
-            metrics.RecordPick(state);
             state.OnStart();
             cluster.Acquire();
         }

@@ -13,7 +13,7 @@ internal sealed class MeshLoadBalancerFactory(MeshRuntime runtime) : LoadBalance
     public override string Name => MeshGrpc.LoadBalancingPolicyName;
 
     public override LoadBalancer Create(LoadBalancerOptions options) =>
-        new MeshLoadBalancer(options.Controller, runtime.Random, options.LoggerFactory.CreateLogger<MeshLoadBalancer>(), runtime.Metrics);
+        new MeshLoadBalancer(options.Controller, runtime.Random, options.LoggerFactory.CreateLogger<MeshLoadBalancer>());
 }
 
 /// <summary>
@@ -40,11 +40,8 @@ internal sealed partial class MeshLoadBalancer : LoadBalancer
     private string? _tlsUnavailable;
     private bool _disposed;
 
-    private readonly Telemetry.Internal.MeshMetrics _metrics;
-
-    public MeshLoadBalancer(IChannelControlHelper controller, MeshRandom random, ILogger<MeshLoadBalancer> logger, Telemetry.Internal.MeshMetrics? metrics = null)
+    public MeshLoadBalancer(IChannelControlHelper controller, MeshRandom random, ILogger<MeshLoadBalancer> logger)
     {
-        _metrics = metrics ?? Telemetry.Internal.MeshMetrics.Unobserved;
         _controller = controller;
         _random = random;
         _logger = logger;
@@ -226,7 +223,7 @@ internal sealed partial class MeshLoadBalancer : LoadBalancer
                     var cluster = route.Clusters[c];
                     if (!clusterPickers.TryGetValue(cluster, out var clusterPicker))
                     {
-                        clusterPicker = GrpcClusterPicker.Build(_service.Name, cluster, _subchannels, _random, _tlsUnavailable, _metrics);
+                        clusterPicker = GrpcClusterPicker.Build(_service.Name, cluster, _subchannels, _random, _tlsUnavailable);
                         clusterPickers[cluster] = clusterPicker;
                     }
 
@@ -241,7 +238,7 @@ internal sealed partial class MeshLoadBalancer : LoadBalancer
                 {
                     if (!clusterPickers.ContainsKey(cluster))
                     {
-                        clusterPickers[cluster] = GrpcClusterPicker.Build(_service.Name, cluster, _subchannels, _random, _tlsUnavailable, _metrics);
+                        clusterPickers[cluster] = GrpcClusterPicker.Build(_service.Name, cluster, _subchannels, _random, _tlsUnavailable);
                     }
                 }
             }

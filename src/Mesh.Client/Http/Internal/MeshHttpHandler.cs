@@ -359,7 +359,6 @@ internal sealed partial class MeshHttpHandler : DelegatingHandler
                     }
 
                     Log.Picked(handler._logger, service.Name, cluster.Name, endpoint.Address);
-                    handler._runtime.Metrics.RecordPick(endpoint);
                     attempt?.SetEndpoint(cluster.Name, endpoint);
                     endpoint.OnStart();
                     HttpResponseMessage? response = null;

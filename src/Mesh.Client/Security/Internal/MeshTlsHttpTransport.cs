@@ -46,7 +46,7 @@ internal sealed class MeshTlsHttpTransport : IDisposable
             UseCookies = false,
             AutomaticDecompression = DecompressionMethods.None,
         };
-        _invoker = new HttpMessageInvoker(_handler, disposeHandler: true);
+        _invoker = new HttpMessageInvoker(new Telemetry.Internal.MeshTraceContextHandler(_handler), disposeHandler: true);
     }
 
     /// <summary>TLS handshakes completed since start (to show that connections are reused).</summary>

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Google.Protobuf;
 using Grpc.Core;
+using Mesh.Client.Balancing.Internal;
 using Mesh.Client.Grpc.Internal;
 
 namespace Mesh.Client.Telemetry.Internal;
@@ -20,6 +21,7 @@ internal sealed class GrpcCallTelemetry : IDisposable
     private readonly long _start;
     private int _attempts;
     private int _completed;
+    private GrpcAttemptTelemetry? _first;
 
     private GrpcCallTelemetry(MeshMetrics metrics, IMethod method, string target, string? route)
     {
@@ -32,11 +34,14 @@ internal sealed class GrpcCallTelemetry : IDisposable
         Activity = MeshMetrics.ActivitySource.StartActivity(SentName, ActivityKind.Internal);
         if (Activity is { IsAllDataRequested: true } activity)
         {
-            activity.SetTag("rpc.system", "grpc");
-            activity.SetTag("rpc.method", Method);
-            activity.SetTag("grpc.target", target);
-            activity.SetTag("mesh.route", route);
-            activity.SetTag("mesh.front_door", "grpc");
+            activity.AddTag("rpc.system", "grpc");
+            activity.AddTag("rpc.method", Method);
+            activity.AddTag("grpc.target", target);
+            activity.AddTag("mesh.front_door", "grpc");
+            if (route is not null)
+            {
+                activity.AddTag("mesh.route", route);
+            }
         }
     }
 
@@ -65,7 +70,18 @@ internal sealed class GrpcCallTelemetry : IDisposable
     public GrpcAttemptTelemetry StartAttempt(object? request)
     {
         var number = Interlocked.Increment(ref _attempts);
-        return new GrpcAttemptTelemetry(this, number, request);
+        if (number == 1)
+        {
+            return _first = new GrpcAttemptTelemetry(this, number, request, span: false);
+        }
+
+        // More than one attempt: each gets a span, the first one too, now (see AttemptSpan).
+        if (number == 2 && Activity is { } call)
+        {
+            _first?.Materialize(call, AttemptName);
+        }
+
+        return new GrpcAttemptTelemetry(this, number, request, span: Activity is not null);
     }
 
     /// <summary>Ends the call with its final status (once; later calls are ignored).</summary>
@@ -78,8 +94,18 @@ internal sealed class GrpcCallTelemetry : IDisposable
 
         if (Activity is { } activity)
         {
-            activity.SetTag("rpc.grpc.status_code", Boxed.Int((int)code));
-            activity.SetTag("mesh.attempts", Boxed.Int(Volatile.Read(ref _attempts)));
+            if (activity.IsAllDataRequested)
+            {
+                var attempts = Volatile.Read(ref _attempts);
+                activity.AddTag("rpc.grpc.status_code", Boxed.Int((int)code));
+                activity.AddTag("mesh.attempts", Boxed.Int(attempts));
+                if (attempts == 1)
+                {
+                    // The only attempt has no span of its own: its endpoint goes on the call span.
+                    _first?.DescribeEndpoint(activity);
+                }
+            }
+
             if (code != StatusCode.OK)
             {
                 activity.SetStatus(ActivityStatusCode.Error, detail);
@@ -125,26 +151,29 @@ internal sealed class GrpcCallTelemetry : IDisposable
     internal static long SizeOf(object? message) => message is IMessage protobuf ? protobuf.CalculateSize() : -1;
 }
 
-/// <summary>One attempt of an observed gRPC call.</summary>
-internal sealed class GrpcAttemptTelemetry
+/// <summary>
+/// One attempt of an observed gRPC call: A66's attempt metrics, and a child span when the call has more than
+/// one attempt (see <see cref="AttemptSpan"/>).
+/// </summary>
+internal sealed class GrpcAttemptTelemetry : AttemptSpan
 {
     private readonly GrpcCallTelemetry _call;
-    private readonly long _start;
     private readonly long _sent;
     private long _received;
     private int _completed;
+    private EndpointState? _endpoint;
+    private string? _peer;
+    private StatusCode _code;
+    private string? _detail;
 
-    public GrpcAttemptTelemetry(GrpcCallTelemetry call, int number, object? request)
+    public GrpcAttemptTelemetry(GrpcCallTelemetry call, int number, object? request, bool span)
+        : base(number)
     {
         _call = call;
-        _start = Stopwatch.GetTimestamp();
         _sent = GrpcCallTelemetry.SizeOf(request);
-        Activity = MeshMetrics.ActivitySource.StartActivity(call.AttemptName, ActivityKind.Internal);
-        if (Activity is { IsAllDataRequested: true } activity)
+        if (span)
         {
-            activity.SetTag("rpc.method", call.Method);
-            activity.SetTag("mesh.route", call.Route);
-            activity.SetTag("mesh.attempt", Boxed.Int(number));
+            StartSpan(call.AttemptName);
         }
 
         if (call.Metrics.GrpcAttemptStarted.Enabled)
@@ -157,8 +186,6 @@ internal sealed class GrpcAttemptTelemetry
             call.Metrics.Retries.Add(1, new("mesh.service", call.Target), new("mesh.front_door", "grpc"));
         }
     }
-
-    public Activity? Activity { get; }
 
     /// <summary>Counts a message received (its serialized size, when it is a protobuf message).</summary>
     public void Received(object? message)
@@ -179,35 +206,17 @@ internal sealed class GrpcAttemptTelemetry
         }
 
         var endpoint = attempt?.Endpoint;
-        if (Activity is { } activity)
-        {
-            if (endpoint is not null)
-            {
-                activity.SetTag("mesh.cluster", endpoint.ClusterName);
-                activity.SetTag("server.address", endpoint.Endpoint.Host);
-                activity.SetTag("server.port", endpoint.BoxedPort);
-                activity.SetTag("grpc.lb.locality", endpoint.LocalityLabel);
-                if (attempt?.PeerIdentity is { } peer)
-                {
-                    activity.SetTag("mesh.peer.identity", peer);
-                }
-            }
-
-            activity.SetTag("rpc.grpc.status_code", Boxed.Int((int)code));
-            if (code != StatusCode.OK)
-            {
-                activity.SetStatus(ActivityStatusCode.Error, detail);
-            }
-
-            activity.Dispose();
-        }
+        _endpoint = endpoint;
+        _peer = endpoint is null ? null : attempt?.PeerIdentity;
+        _code = code;
+        _detail = detail;
+        End();
 
         var metrics = _call.Metrics;
         var status = GrpcCallTelemetry.StatusName(code);
-        var locality = endpoint?.LocalityLabel;
         if (metrics.GrpcAttemptDuration.Enabled)
         {
-            metrics.GrpcAttemptDuration.Record(MeshMetrics.Elapsed(_start), new("grpc.method", _call.Method), new("grpc.target", _call.Target), new("grpc.status", status), new("grpc.lb.locality", locality));
+            metrics.GrpcAttemptDuration.Record(MeshMetrics.Elapsed(Start), new("grpc.method", _call.Method), new("grpc.target", _call.Target), new("grpc.status", status), new("grpc.lb.locality", endpoint?.LocalityLabel));
         }
 
         if (_sent >= 0 && metrics.GrpcAttemptSentSize.Enabled)
@@ -218,6 +227,34 @@ internal sealed class GrpcAttemptTelemetry
         if (metrics.GrpcAttemptReceivedSize.Enabled)
         {
             metrics.GrpcAttemptReceivedSize.Record(Interlocked.Read(ref _received), new("grpc.method", _call.Method), new("grpc.target", _call.Target), new("grpc.status", status));
+        }
+    }
+
+    public override void DescribeEndpoint(Activity activity)
+    {
+        if (_endpoint is { } endpoint)
+        {
+            activity.AddTag("mesh.cluster", endpoint.ClusterName);
+            activity.AddTag("server.address", endpoint.Endpoint.Host);
+            activity.AddTag("server.port", endpoint.BoxedPort);
+            activity.AddTag("grpc.lb.locality", endpoint.LocalityLabel);
+            if (_peer is not null)
+            {
+                activity.AddTag("mesh.peer.identity", _peer);
+            }
+        }
+    }
+
+    protected override void DescribeOutcome(Activity activity)
+    {
+        if (activity.IsAllDataRequested)
+        {
+            activity.AddTag("rpc.grpc.status_code", Boxed.Int((int)_code));
+        }
+
+        if (_code != StatusCode.OK)
+        {
+            activity.SetStatus(ActivityStatusCode.Error, _detail);
         }
     }
 }

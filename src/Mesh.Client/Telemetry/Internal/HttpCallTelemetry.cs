@@ -19,6 +19,7 @@ internal sealed class HttpCallTelemetry : IDisposable
     private readonly long _start;
     private string? _route;
     private int _attempts;
+    private HttpAttemptTelemetry? _first;
 
     private HttpCallTelemetry(MeshMetrics metrics, HttpRequestMessage request, string service)
     {
@@ -30,9 +31,9 @@ internal sealed class HttpCallTelemetry : IDisposable
         Activity = MeshMetrics.ActivitySource.StartActivity(Names.Call, ActivityKind.Internal);
         if (Activity is { IsAllDataRequested: true } activity)
         {
-            activity.SetTag("mesh.service", service);
-            activity.SetTag("http.request.method", _method);
-            activity.SetTag("mesh.front_door", "http");
+            activity.AddTag("mesh.service", service);
+            activity.AddTag("http.request.method", _method);
+            activity.AddTag("mesh.front_door", "http");
         }
     }
 
@@ -57,13 +58,32 @@ internal sealed class HttpCallTelemetry : IDisposable
     public void SetRoute(string? route)
     {
         _route = route;
-        Activity?.SetTag("mesh.route", route);
+        if (route is not null && Activity is { IsAllDataRequested: true } activity)
+        {
+            activity.AddTag("mesh.route", route);
+        }
     }
 
     public HttpAttemptTelemetry StartAttempt(int number)
     {
-        Interlocked.Increment(ref _attempts);
-        return new HttpAttemptTelemetry(this, number);
+        var count = Interlocked.Increment(ref _attempts);
+        if (count == 1)
+        {
+            return _first = new HttpAttemptTelemetry(this, number, span: false);
+        }
+
+        // More than one attempt: each gets a span, the first one too, now (see AttemptSpan).
+        if (Activity is { } call)
+        {
+            if (count == 2)
+            {
+                _first?.Materialize(call, Names.Attempt);
+            }
+
+            return new HttpAttemptTelemetry(this, number, span: true);
+        }
+
+        return new HttpAttemptTelemetry(this, number, span: false);
     }
 
     /// <summary>Ends the call with a failure; returns false, for use in an exception filter that records without catching.</summary>
@@ -78,17 +98,24 @@ internal sealed class HttpCallTelemetry : IDisposable
     {
         var status = response is null ? 0 : (int)response.StatusCode;
         var errorType = ErrorType(response, failure);
-        if (Activity is { } activity)
+        if (Activity is { IsAllDataRequested: true } activity)
         {
-            activity.SetTag("mesh.attempts", Boxed.Int(Volatile.Read(ref _attempts)));
+            var attempts = Volatile.Read(ref _attempts);
+            activity.AddTag("mesh.attempts", Boxed.Int(attempts));
+            if (attempts == 1)
+            {
+                // The only attempt has no span of its own: its endpoint goes on the call span.
+                _first?.DescribeEndpoint(activity);
+            }
+
             if (response is not null)
             {
-                activity.SetTag("http.response.status_code", Boxed.Int(status));
+                activity.AddTag("http.response.status_code", Boxed.Int(status));
             }
 
             if (errorType is not null)
             {
-                activity.SetTag("error.type", errorType);
+                activity.AddTag("error.type", errorType);
                 activity.SetStatus(ActivityStatusCode.Error, failure?.Message);
             }
         }
@@ -124,30 +151,29 @@ internal sealed class HttpCallTelemetry : IDisposable
         : null;
 }
 
-/// <summary>One attempt of an observed HttpClient call: a child span with the endpoint it went to, and attempt metrics.</summary>
-internal sealed class HttpAttemptTelemetry : IDisposable
+/// <summary>
+/// One attempt of an observed HttpClient call: attempt metrics, and a child span with the endpoint it went to
+/// when the call has more than one attempt (see <see cref="AttemptSpan"/>).
+/// </summary>
+internal sealed class HttpAttemptTelemetry : AttemptSpan
 {
     private readonly HttpCallTelemetry _call;
-    private readonly int _number;
-    private readonly long _start;
     private string? _cluster;
     private EndpointState? _endpoint;
+    private string? _peer;
+    private int _status;
+    private string? _errorType;
+    private string? _errorMessage;
 
-    public HttpAttemptTelemetry(HttpCallTelemetry call, int number)
+    public HttpAttemptTelemetry(HttpCallTelemetry call, int number, bool span)
+        : base(number)
     {
         _call = call;
-        _number = number;
-        _start = Stopwatch.GetTimestamp();
-        Activity = MeshMetrics.ActivitySource.StartActivity(call.Names.Attempt, ActivityKind.Internal);
-        if (Activity is { IsAllDataRequested: true } activity)
+        if (span)
         {
-            activity.SetTag("mesh.service", call.Service);
-            activity.SetTag("mesh.route", call.Route);
-            activity.SetTag("mesh.attempt", Boxed.Int(number));
+            StartSpan(call.Names.Attempt);
         }
     }
-
-    public Activity? Activity { get; }
 
     public void SetEndpoint(string cluster, EndpointState endpoint)
     {
@@ -157,17 +183,9 @@ internal sealed class HttpAttemptTelemetry : IDisposable
         {
             _call.Metrics.HttpAttemptStarted.Add(1, new("mesh.service", _call.Service), new("mesh.cluster", cluster));
         }
-
-        if (Activity is { IsAllDataRequested: true } activity)
-        {
-            activity.SetTag("mesh.cluster", cluster);
-            activity.SetTag("server.address", endpoint.Endpoint.Host);
-            activity.SetTag("server.port", endpoint.BoxedPort);
-            activity.SetTag("grpc.lb.locality", endpoint.LocalityLabel);
-        }
     }
 
-    public void SetPeerIdentity(string identity) => Activity?.SetTag("mesh.peer.identity", identity);
+    public void SetPeerIdentity(string identity) => _peer = identity;
 
     /// <summary>Ends the attempt with a failure; returns false, for use in an exception filter that records without catching.</summary>
     public bool Fail(Exception failure)
@@ -179,20 +197,10 @@ internal sealed class HttpAttemptTelemetry : IDisposable
     public void Complete(HttpResponseMessage? response, Exception? failure)
     {
         var errorType = HttpCallTelemetry.ErrorType(response, failure);
-        if (Activity is { } activity)
-        {
-            if (response is not null)
-            {
-                activity.SetTag("http.response.status_code", Boxed.Int((int)response.StatusCode));
-            }
-
-            if (errorType is not null)
-            {
-                activity.SetTag("error.type", errorType);
-                activity.SetStatus(ActivityStatusCode.Error, failure?.Message);
-            }
-        }
-
+        _status = response is null ? 0 : (int)response.StatusCode;
+        _errorType = errorType;
+        _errorMessage = failure?.Message;
+        End();
         if (_call.Metrics.HttpAttemptDuration.Enabled)
         {
             var tags = new TagList
@@ -203,7 +211,7 @@ internal sealed class HttpAttemptTelemetry : IDisposable
             };
             if (response is not null)
             {
-                tags.Add("http.response.status_code", Boxed.Int((int)response.StatusCode));
+                tags.Add("http.response.status_code", Boxed.Int(_status));
             }
 
             if (errorType is not null)
@@ -211,9 +219,41 @@ internal sealed class HttpAttemptTelemetry : IDisposable
                 tags.Add("error.type", errorType);
             }
 
-            _call.Metrics.HttpAttemptDuration.Record(MeshMetrics.Elapsed(_start), tags);
+            _call.Metrics.HttpAttemptDuration.Record(MeshMetrics.Elapsed(Start), tags);
         }
     }
 
-    public void Dispose() => Activity?.Dispose();
+    public override void DescribeEndpoint(Activity activity)
+    {
+        if (_endpoint is { } endpoint)
+        {
+            activity.AddTag("mesh.cluster", _cluster);
+            activity.AddTag("server.address", endpoint.Endpoint.Host);
+            activity.AddTag("server.port", endpoint.BoxedPort);
+            activity.AddTag("grpc.lb.locality", endpoint.LocalityLabel);
+        }
+
+        if (_peer is not null)
+        {
+            activity.AddTag("mesh.peer.identity", _peer);
+        }
+    }
+
+    protected override void DescribeOutcome(Activity activity)
+    {
+        if (activity.IsAllDataRequested && _status != 0)
+        {
+            activity.AddTag("http.response.status_code", Boxed.Int(_status));
+        }
+
+        if (_errorType is not null)
+        {
+            if (activity.IsAllDataRequested)
+            {
+                activity.AddTag("error.type", _errorType);
+            }
+
+            activity.SetStatus(ActivityStatusCode.Error, _errorMessage);
+        }
+    }
 }

@@ -8,15 +8,14 @@ internal sealed partial class MeshMetrics
 {
     private Func<IEnumerable<ClusterRuntime>>? _clusters;
 
-    /// <summary>Attempts sent to an endpoint, with its cluster and locality (<c>grpc.lb.locality</c>, gRFC A78's label).</summary>
-    public Counter<long> Picks { get; private set; } = null!;
-
     /// <summary>Attempts after the first, by service and front door.</summary>
     public Counter<long> Retries { get; private set; } = null!;
 
     partial void CreateBalancingInstruments()
     {
-        Picks = Meter.CreateCounter<long>("mesh.lb.picks", "{pick}", "Attempts the mesh sent to each endpoint.");
+        // Read from the count every endpoint keeps anyway (for least_request and the status page): no
+        // measurement on the request path.
+        Meter.CreateObservableCounter("mesh.lb.picks", PerEndpoint, "{pick}", "Attempts the mesh sent to each endpoint, with its cluster and locality (grpc.lb.locality).");
         Retries = Meter.CreateCounter<long>("mesh.retries", "{retry}", "Attempts after a call's first (retries; hedged copies for HttpClient).");
         Meter.CreateObservableCounter("mesh.lb.ejections", () => PerCluster(static c => c.State.Ejections), "{ejection}", "Endpoints ejected by outlier detection.");
         Meter.CreateObservableCounter("mesh.circuit_breaker.overflows", () => PerCluster(static c => c.State.Overflows), "{request}", "Requests refused because their cluster had max_requests in flight.");
@@ -26,12 +25,25 @@ internal sealed partial class MeshMetrics
     /// <summary>Lets the observable instruments read the clusters in force.</summary>
     public void Observe(Func<IEnumerable<ClusterRuntime>> clusters) => _clusters = clusters;
 
-    /// <summary>Counts an attempt sent to <paramref name="endpoint"/>, when anyone listens.</summary>
-    public void RecordPick(EndpointState endpoint)
+    /// <summary>Attempts started on each endpoint of the clusters in force since it joined its cluster.</summary>
+    private IEnumerable<Measurement<long>> PerEndpoint()
     {
-        if (Picks.Enabled)
+        if (_clusters is null)
         {
-            Picks.Add(1, new("mesh.cluster", endpoint.ClusterName), new("server.address", endpoint.Address), new("grpc.lb.locality", endpoint.LocalityLabel));
+            yield break;
+        }
+
+        var seen = new HashSet<EndpointState>(ReferenceEqualityComparer.Instance);
+        foreach (var cluster in _clusters())
+        {
+            foreach (var endpoint in cluster.AllEndpoints)
+            {
+                if (seen.Add(endpoint))
+                {
+                    yield return new Measurement<long>(endpoint.Started,
+                        new("mesh.cluster", endpoint.ClusterName), new("server.address", endpoint.Address), new("grpc.lb.locality", endpoint.LocalityLabel));
+                }
+            }
         }
     }
 

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Http;
 
 namespace Mesh.Client.Telemetry.Internal;
 
@@ -9,6 +11,9 @@ internal static partial class MeshTelemetryRegistration
     {
         AddHealth(services);
         AddStatus(services);
+
+        // The mesh's spans reach the wire as the parent of the server's span (see MeshTraceContext).
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHttpMessageHandlerBuilderFilter, MeshTraceContextFilter>());
     }
 
     static partial void AddHealth(IServiceCollection services);

@@ -1,0 +1,106 @@
+using System.Diagnostics;
+
+namespace Mesh.Client.Telemetry.Internal;
+
+/// <summary>
+/// The span of one attempt of a mesh call, made only for calls with more than one attempt.
+/// </summary>
+/// <remarks>
+/// Almost every call makes a single attempt, and a span is most of what the mesh's telemetry costs a call.
+/// So a call's first attempt gets no span of its own while it is the only one: the call span stands for it
+/// and carries its endpoint (see <see cref="DescribeEndpoint"/>). When a second attempt begins (a retry, a
+/// hedge), the first one's span is made then, as a child of the call span, backdated to when the attempt
+/// began and ended when it ended (<see cref="Materialize"/>); later attempts get theirs as they start. The
+/// first attempt's request carried the call span's context, so the server's span of that attempt is a child
+/// of the call span; the servers' spans of later attempts are children of their attempt spans.
+/// </remarks>
+internal abstract class AttemptSpan : IDisposable
+{
+    private readonly long _start = Stopwatch.GetTimestamp();
+    private long _end;
+    private bool _ended;
+    private Activity? _activity;
+
+    protected AttemptSpan(int number) => Number = number;
+
+    /// <summary>1 for the first attempt.</summary>
+    public int Number { get; }
+
+    /// <summary>When the attempt began (a <see cref="Stopwatch"/> timestamp).</summary>
+    protected long Start => _start;
+
+    /// <summary>The attempt's span, once it has one.</summary>
+    public Activity? Activity => Volatile.Read(ref _activity);
+
+    /// <summary>Starts the span of an attempt after the first, now, as the current activity.</summary>
+    protected void StartSpan(string name) => _activity = MeshMetrics.ActivitySource.StartActivity(name, ActivityKind.Internal);
+
+    /// <summary>
+    /// Gives the first attempt its span, because a second one has begun: a child of <paramref name="call"/>,
+    /// backdated to the attempt's start, and ended at its end if it is over. The current activity is left as it was.
+    /// </summary>
+    public void Materialize(Activity call, string name)
+    {
+        lock (this)
+        {
+            if (_activity is not null)
+            {
+                return;
+            }
+
+            var current = Activity.Current;
+            var now = DateTimeOffset.UtcNow;
+            var activity = MeshMetrics.ActivitySource.StartActivity(name, ActivityKind.Internal, call.Context, tags: null, links: null, startTime: now - Stopwatch.GetElapsedTime(_start));
+            Volatile.Write(ref _activity, activity);
+            if (activity is not null && _ended)
+            {
+                Describe(activity);
+                activity.SetEndTime((now - Stopwatch.GetElapsedTime(_end)).UtcDateTime);
+                activity.Stop();
+            }
+
+            Activity.Current = current;
+        }
+    }
+
+    /// <summary>Ends the attempt: its span, if it has one, gets the attempt's endpoint and outcome and ends.</summary>
+    protected void End()
+    {
+        lock (this)
+        {
+            if (_ended)
+            {
+                return;
+            }
+
+            _end = Stopwatch.GetTimestamp();
+            _ended = true;
+            if (_activity is { } activity)
+            {
+                Describe(activity);
+                activity.Stop();
+            }
+        }
+    }
+
+    /// <summary>Ends the attempt if nothing else did (a call abandoned without an outcome).</summary>
+    public void Dispose() => End();
+
+    /// <summary>Writes the attempt's number, endpoint and outcome into its span, once, as it ends.</summary>
+    private void Describe(Activity activity)
+    {
+        if (activity.IsAllDataRequested)
+        {
+            activity.AddTag("mesh.attempt", Boxed.Int(Number));
+            DescribeEndpoint(activity);
+        }
+
+        DescribeOutcome(activity);
+    }
+
+    /// <summary>The endpoint the attempt went to (cluster, address, port, locality, peer identity); also written on the call span of a single-attempt call.</summary>
+    public abstract void DescribeEndpoint(Activity activity);
+
+    /// <summary>The attempt's outcome: status attributes and the span status.</summary>
+    protected abstract void DescribeOutcome(Activity activity);
+}
