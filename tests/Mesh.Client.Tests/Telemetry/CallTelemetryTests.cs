@@ -216,6 +216,55 @@ public sealed class CallTelemetryTests
     }
 
     [Fact]
+    public async Task HttpClient_HedgedCall_FirstAttemptGetsItsSpanWhileRunningAndEndsItWhenOvertaken()
+    {
+        await using var backends = await Backends.StartAsync(2, "traced");
+        backends[0].Fault = EchoFault.Slow;
+        backends[0].SlowDelay = TimeSpan.FromSeconds(10);
+        await using var host = await MeshHost.StartAsync(MeshJson.WithServices($$"""
+            "traced-hedge": {
+              "Protocol": "Http2",
+              "Endpoints": {{backends.EndpointsJson(0, 1)}},
+              "Hedging": { "MaxHedgedAttempts": 1, "Delay": "500ms" }
+            }
+            """));
+        var client = host.Services.GetRequiredService<IHttpClientFactory>().CreateClient();
+        var spans = new List<Activity>();
+        using var tracer = Sdk.CreateTracerProviderBuilder().AddMeshInstrumentation().AddInMemoryExporter(spans).Build();
+
+        // Round robin over [slow, good]: one of the two calls meets the slow endpoint first and is hedged (the
+        // other may be too, depending on where the copy moved round robin).
+        var bodies = new[] { await client.GetStringAsync("http://traced-hedge/trace"), await client.GetStringAsync("http://traced-hedge/trace") };
+        (List<Activity> Calls, List<Activity> Attempts) Spans()
+        {
+            lock (spans)
+            {
+                return ([.. spans.Where(s => s.DisplayName == "GET traced-hedge")], [.. spans.Where(s => s.DisplayName == "Attempt GET traced-hedge")]);
+            }
+        }
+
+        // An overtaken attempt is cancelled after its call has returned: its span ends then.
+        await Wait.UntilAsync(
+            () => Spans() is var (calls, attempts) && calls.Count == 2 && attempts.Count == 2 * calls.Count(c => (int)c.GetTagItem("mesh.attempts")! == 2),
+            "every attempt span of the hedged calls ended");
+        var (calls, all) = Spans();
+        var hedged = calls.First(c => all.Any(a => a.ParentSpanId == c.SpanId && (int)a.GetTagItem("mesh.attempt")! == 1 && Equals(a.GetTagItem("server.port"), backends[0].Port)));
+        var attempts = all.Where(a => a.ParentSpanId == hedged.SpanId).OrderBy(a => (int)a.GetTagItem("mesh.attempt")!).ToList();
+        Assert.Equal(2, attempts.Count);
+        Assert.Equal(ActivityStatusCode.Error, attempts[0].Status);
+        Assert.Equal(backends[1].Port, attempts[1].GetTagItem("server.port"));
+        Assert.Equal(200, attempts[1].GetTagItem("http.response.status_code"));
+
+        // The first attempt's span starts when the attempt did (500 ms before the copy), not when the copy made
+        // it, and ends when the attempt was given up, after the copy began.
+        Assert.InRange(attempts[1].StartTimeUtc - attempts[0].StartTimeUtc, TimeSpan.FromMilliseconds(490), TimeSpan.FromSeconds(5));
+        Assert.True(attempts[0].StartTimeUtc + attempts[0].Duration >= attempts[1].StartTimeUtc);
+
+        // The answer came from the copy, whose span is the parent the server saw.
+        Assert.Contains(attempts[1].SpanId.ToHexString(), bodies.Select(b => b.Split('|')[0].Split('-')[2]));
+    }
+
+    [Fact]
     public async Task Grpc_CallRetriedOnce_SpanTreeMetricsAndOnePropagatedContext()
     {
         await using var backends = await Backends.StartAsync(2, "traced");
