@@ -31,6 +31,9 @@ namespace Mesh.Client.Benchmarks;
 /// </remarks>
 internal static class TelemetryOverhead
 {
+    // LISTENERSAMPLE=1: the bare listener asks for every span, recorded (the cost of the spans themselves, without the SDK).
+    private static readonly ActivitySamplingResult ListenerSampling = Environment.GetEnvironmentVariable("LISTENERSAMPLE") == "1" ? ActivitySamplingResult.AllDataAndRecorded : ActivitySamplingResult.None;
+
     private static readonly int PerSlice = int.Parse(Environment.GetEnvironmentVariable("PERSLICE") ?? "5000", CultureInfo.InvariantCulture);
 
     public static int Run(string[] args)
@@ -110,14 +113,14 @@ internal static class TelemetryOverhead
                     {
                         var exporter = new CountingExporter();
                         var part = Environment.GetEnvironmentVariable("MESH_BENCH_TELEMETRY") ?? "both";
-                        using var bare = part == "listener" ? new ActivityListener { ShouldListenTo = s => s.Name == "Mesh.Client", Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.None } : null;
+                        using var bare = part == "listener" ? new ActivityListener { ShouldListenTo = s => s.Name == "Mesh.Client", Sample = (ref ActivityCreationOptions<ActivityContext> _) => ListenerSampling } : null;
                         if (bare is not null)
                         {
                             ActivitySource.AddActivityListener(bare);
                         }
 
-                        using var tracer = part is "both" or "traces" or "othersource" ? (part == "othersource" ? Sdk.CreateTracerProviderBuilder().AddSource("other") : Sdk.CreateTracerProviderBuilder().AddMeshInstrumentation()).SetSampler(Environment.GetEnvironmentVariable("SAMPLEOFF") == "1" ? new AlwaysOffSampler() : new AlwaysOnSampler())
-                            .AddProcessor(new BatchActivityExportProcessor(exporter)).Build() : null;
+                        using var tracer = part is "both" or "traces" or "othersource" ? (part == "othersource" ? Sdk.CreateTracerProviderBuilder().AddSource("other") : Sdk.CreateTracerProviderBuilder().AddMeshInstrumentation()).SetSampler(Sampler())
+                            .AddProcessor(Environment.GetEnvironmentVariable("SIMPLE") == "1" ? new SimpleActivityExportProcessor(exporter) : new BatchActivityExportProcessor(exporter)).Build() : null;
                         using var meter = part is "both" or "metrics" ? Sdk.CreateMeterProviderBuilder().AddMeshInstrumentation()
                             .AddReader(new PeriodicExportingMetricReader(new NoopMetricExporter(), 60_000)).Build() : null;
                         var (rate, cpu) = await MeasureAsync(workers, call);
@@ -151,6 +154,12 @@ internal static class TelemetryOverhead
 
         return 0;
     }
+
+    /// <summary>The "on" half's sampler: every span (default), none (<c>SAMPLEOFF=1</c>), or a share of traces (<c>SAMPLERATIO=0.01</c>, Istio's default 1 %; parent-based, as the SDK's default).</summary>
+    private static Sampler Sampler() =>
+        Environment.GetEnvironmentVariable("SAMPLEOFF") == "1" ? new AlwaysOffSampler()
+        : double.TryParse(Environment.GetEnvironmentVariable("SAMPLERATIO"), CultureInfo.InvariantCulture, out var ratio) ? new ParentBasedSampler(new TraceIdRatioBasedSampler(ratio))
+        : new AlwaysOnSampler();
 
     /// <summary>One slice: calls per second, and the process's CPU time per call in microseconds (client and backends together).</summary>
     private static async Task<(double Rate, double CpuMicroseconds)> MeasureAsync(int workers, Func<Task> call)

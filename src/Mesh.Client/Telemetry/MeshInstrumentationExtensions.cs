@@ -9,8 +9,8 @@ namespace OpenTelemetry.Trace
     {
         /// <summary>
         /// Collects the mesh's spans (<see cref="MeshTelemetry.Name"/>): one per logical HttpClient request or gRPC
-        /// call to a mesh service, and a child per attempt (retries, hedges) with route, cluster, endpoint,
-        /// locality, attempt number, outcome and the peer identity TLS verified.
+        /// call to a mesh service, and, for a call of more than one attempt (retries, hedges), a child per attempt,
+        /// with route, cluster, endpoint, locality, attempt number, outcome and the peer identity TLS verified.
         /// </summary>
         /// <param name="builder">The tracer provider builder.</param>
         /// <returns>The builder.</returns>

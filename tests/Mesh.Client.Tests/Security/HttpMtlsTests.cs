@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using Mesh.Client.Http;
 using Mesh.Client.Internal;
@@ -6,6 +7,8 @@ using Mesh.Client.Security;
 using Mesh.Client.Tests.TestInfrastructure;
 using Mesh.Samples.Echo;
 using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry;
+using OpenTelemetry.Trace;
 
 namespace Mesh.Client.Tests.Security;
 
@@ -18,13 +21,32 @@ public sealed class HttpMtlsTests : MtlsTestBase
         await using var backend = await Kit.StartBackendAsync("echo-1");
         TlsKit.Publish(Runtime, ("echo", TlsKit.IstioTls(), UpstreamProtocol.Auto, [backend]));
 
+        var spans = new SpanSink();
+        using var tracer = Sdk.CreateTracerProviderBuilder().AddSource("mtls-test").AddMeshInstrumentation().AddInMemoryExporter(spans).Build();
+        using var source = new ActivitySource("mtls-test");
         using var request = new HttpRequestMessage(HttpMethod.Get, "http://echo/identity");
-        using var response = await Client().SendAsync(request);
+        HttpResponseMessage response;
+        ActivityTraceId traceId;
+        using (var parent = source.StartActivity("test")!)
+        {
+            traceId = parent.TraceId;
+            response = await Client().SendAsync(request);
+        }
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("echo-1 " + TlsKit.ClientId, await response.Content.ReadAsStringAsync());
+        using (response)
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("echo-1 " + TlsKit.ClientId, await response.Content.ReadAsStringAsync());
+        }
+
         Assert.True(request.Options.TryGetValue(MeshRequestOptions.PeerIdentity, out var peer));
         Assert.Equal(TlsKit.EchoId, peer);
+
+        // The call made one attempt: its span carries the endpoint and the identity TLS verified.
+        var call = Assert.Single(spans.Snapshot(), s => s.TraceId == traceId && s.DisplayName == "GET echo");
+
+        Assert.Equal(TlsKit.EchoId, call.GetTagItem("mesh.peer.identity"));
+        Assert.Equal(backend.Port, call.GetTagItem("server.port"));
     }
 
     [Fact]

@@ -26,7 +26,7 @@ public sealed class CallTelemetryTests
     /// <summary>Runs <paramref name="call"/> under a parent activity of its own trace and returns the spans of that trace.</summary>
     private static async Task<(List<Activity> Spans, ActivityTraceId TraceId)> TraceAsync(Func<Task> call, params string[] moreSources)
     {
-        var spans = new List<Activity>();
+        var spans = new SpanSink();
         using var tracer = Sdk.CreateTracerProviderBuilder().AddSource(["test", .. moreSources]).AddMeshInstrumentation().AddInMemoryExporter(spans).Build();
         using var source = new ActivitySource("test");
         ActivityTraceId traceId;
@@ -38,10 +38,7 @@ public sealed class CallTelemetryTests
         }
 
         tracer!.ForceFlush();
-        lock (spans)
-        {
-            return ([.. spans.Where(s => s.TraceId == traceId)], traceId);
-        }
+        return ([.. spans.Snapshot().Where(s => s.TraceId == traceId)], traceId);
     }
 
     private static List<Metric> Collect(MeterProvider provider, List<Metric> exported)
@@ -229,7 +226,7 @@ public sealed class CallTelemetryTests
             }
             """));
         var client = host.Services.GetRequiredService<IHttpClientFactory>().CreateClient();
-        var spans = new List<Activity>();
+        var spans = new SpanSink();
         using var tracer = Sdk.CreateTracerProviderBuilder().AddMeshInstrumentation().AddInMemoryExporter(spans).Build();
 
         // Round robin over [slow, good]: one of the two calls meets the slow endpoint first and is hedged (the
@@ -237,10 +234,8 @@ public sealed class CallTelemetryTests
         var bodies = new[] { await client.GetStringAsync("http://traced-hedge/trace"), await client.GetStringAsync("http://traced-hedge/trace") };
         (List<Activity> Calls, List<Activity> Attempts) Spans()
         {
-            lock (spans)
-            {
-                return ([.. spans.Where(s => s.DisplayName == "GET traced-hedge")], [.. spans.Where(s => s.DisplayName == "Attempt GET traced-hedge")]);
-            }
+            var all = spans.Snapshot();
+            return ([.. all.Where(s => s.DisplayName == "GET traced-hedge")], [.. all.Where(s => s.DisplayName == "Attempt GET traced-hedge")]);
         }
 
         // An overtaken attempt is cancelled after its call has returned: its span ends then.
