@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Mesh.Client.Balancing.Internal;
 
 namespace Mesh.Client.Telemetry.Internal;
 
@@ -28,6 +29,12 @@ internal abstract class AttemptSpan : IDisposable
 
     /// <summary>When the attempt began (a <see cref="Stopwatch"/> timestamp).</summary>
     protected long Start => _start;
+
+    /// <summary>The endpoint the attempt went to, once picked.</summary>
+    protected EndpointState? Endpoint { get; set; }
+
+    /// <summary>The identity TLS verified for <see cref="Endpoint"/>, if the connection is TLS.</summary>
+    protected string? PeerIdentity { get; set; }
 
     /// <summary>The attempt's span, once it has one.</summary>
     public Activity? Activity => Volatile.Read(ref _activity);
@@ -99,7 +106,20 @@ internal abstract class AttemptSpan : IDisposable
     }
 
     /// <summary>The endpoint the attempt went to (cluster, address, port, locality, peer identity); also written on the call span of a single-attempt call.</summary>
-    public abstract void DescribeEndpoint(Activity activity);
+    public void DescribeEndpoint(Activity activity)
+    {
+        if (Endpoint is { } endpoint)
+        {
+            activity.AddTag("mesh.cluster", endpoint.ClusterName);
+            activity.AddTag("server.address", endpoint.Endpoint.Host);
+            activity.AddTag("server.port", endpoint.BoxedPort);
+            activity.AddTag("grpc.lb.locality", endpoint.LocalityLabel);
+            if (PeerIdentity is { } peer)
+            {
+                activity.AddTag("mesh.peer.identity", peer);
+            }
+        }
+    }
 
     /// <summary>The attempt's outcome: status attributes and the span status.</summary>
     protected abstract void DescribeOutcome(Activity activity);

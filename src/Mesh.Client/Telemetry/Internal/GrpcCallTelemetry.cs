@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Google.Protobuf;
 using Grpc.Core;
-using Mesh.Client.Balancing.Internal;
 using Mesh.Client.Grpc.Internal;
 
 namespace Mesh.Client.Telemetry.Internal;
@@ -161,8 +160,6 @@ internal sealed class GrpcAttemptTelemetry : AttemptSpan
     private readonly long _sent;
     private long _received;
     private int _completed;
-    private EndpointState? _endpoint;
-    private string? _peer;
     private StatusCode _code;
     private string? _detail;
 
@@ -206,8 +203,8 @@ internal sealed class GrpcAttemptTelemetry : AttemptSpan
         }
 
         var endpoint = attempt?.Endpoint;
-        _endpoint = endpoint;
-        _peer = endpoint is null ? null : attempt?.PeerIdentity;
+        Endpoint = endpoint;
+        PeerIdentity = endpoint is null ? null : attempt?.PeerIdentity;
         _code = code;
         _detail = detail;
         End();
@@ -227,21 +224,6 @@ internal sealed class GrpcAttemptTelemetry : AttemptSpan
         if (metrics.GrpcAttemptReceivedSize.Enabled)
         {
             metrics.GrpcAttemptReceivedSize.Record(Interlocked.Read(ref _received), new("grpc.method", _call.Method), new("grpc.target", _call.Target), new("grpc.status", status));
-        }
-    }
-
-    public override void DescribeEndpoint(Activity activity)
-    {
-        if (_endpoint is { } endpoint)
-        {
-            activity.AddTag("mesh.cluster", endpoint.ClusterName);
-            activity.AddTag("server.address", endpoint.Endpoint.Host);
-            activity.AddTag("server.port", endpoint.BoxedPort);
-            activity.AddTag("grpc.lb.locality", endpoint.LocalityLabel);
-            if (_peer is not null)
-            {
-                activity.AddTag("mesh.peer.identity", _peer);
-            }
         }
     }
 

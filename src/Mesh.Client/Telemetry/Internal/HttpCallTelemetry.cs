@@ -158,9 +158,6 @@ internal sealed class HttpCallTelemetry : IDisposable
 internal sealed class HttpAttemptTelemetry : AttemptSpan
 {
     private readonly HttpCallTelemetry _call;
-    private string? _cluster;
-    private EndpointState? _endpoint;
-    private string? _peer;
     private int _status;
     private string? _errorType;
     private string? _errorMessage;
@@ -177,15 +174,14 @@ internal sealed class HttpAttemptTelemetry : AttemptSpan
 
     public void SetEndpoint(string cluster, EndpointState endpoint)
     {
-        _cluster = cluster;
-        _endpoint = endpoint;
+        Endpoint = endpoint;
         if (_call.Metrics.HttpAttemptStarted.Enabled)
         {
             _call.Metrics.HttpAttemptStarted.Add(1, new("mesh.service", _call.Service), new("mesh.cluster", cluster));
         }
     }
 
-    public void SetPeerIdentity(string identity) => _peer = identity;
+    public void SetPeerIdentity(string identity) => PeerIdentity = identity;
 
     /// <summary>Ends the attempt with a failure; returns false, for use in an exception filter that records without catching.</summary>
     public bool Fail(Exception failure)
@@ -206,8 +202,8 @@ internal sealed class HttpAttemptTelemetry : AttemptSpan
             var tags = new TagList
             {
                 { "mesh.service", _call.Service },
-                { "mesh.cluster", _cluster },
-                { "grpc.lb.locality", _endpoint?.LocalityLabel },
+                { "mesh.cluster", Endpoint?.ClusterName },
+                { "grpc.lb.locality", Endpoint?.LocalityLabel },
             };
             if (response is not null)
             {
@@ -220,22 +216,6 @@ internal sealed class HttpAttemptTelemetry : AttemptSpan
             }
 
             _call.Metrics.HttpAttemptDuration.Record(MeshMetrics.Elapsed(Start), tags);
-        }
-    }
-
-    public override void DescribeEndpoint(Activity activity)
-    {
-        if (_endpoint is { } endpoint)
-        {
-            activity.AddTag("mesh.cluster", _cluster);
-            activity.AddTag("server.address", endpoint.Endpoint.Host);
-            activity.AddTag("server.port", endpoint.BoxedPort);
-            activity.AddTag("grpc.lb.locality", endpoint.LocalityLabel);
-        }
-
-        if (_peer is not null)
-        {
-            activity.AddTag("mesh.peer.identity", _peer);
         }
     }
 
