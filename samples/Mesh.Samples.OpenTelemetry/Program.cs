@@ -61,7 +61,7 @@ using (source.StartActivity("checkout"))
 host.Services.GetRequiredService<TracerProvider>().ForceFlush();
 host.Services.GetRequiredService<MeterProvider>().ForceFlush();
 Console.WriteLine($"Exported over OTLP to {Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT") ?? "http://localhost:4317"} (traces and metrics); the spans:");
-Print(exported.Where(a => a.Parent is null || a.ParentSpanId == default).ToList(), exported, 1);
+Print(exported.Where(a => !exported.Any(p => p.SpanId == a.ParentSpanId)).ToList(), exported, 1);
 await host.StopAsync();
 return 0;
 

@@ -85,6 +85,7 @@ public sealed class CallTelemetryTests
 
         var slack = TimeSpan.FromMilliseconds(1);
         Assert.Equal(1, attempts[0].GetTagItem("mesh.attempt"));
+        Assert.Same(retried, attempts[0].Parent);
         Assert.Equal(2, attempts[1].GetTagItem("mesh.attempt"));
         Assert.Equal(ActivityStatusCode.Error, attempts[0].Status);
         Assert.InRange(attempts[0].StartTimeUtc, retried.StartTimeUtc - slack, attempts[1].StartTimeUtc);

@@ -50,14 +50,17 @@ internal abstract class AttemptSpan : IDisposable
     {
         lock (this)
         {
-            if (_activity is not null)
+            if (_activity is not null || call.IsStopped)
             {
                 return;
             }
 
+            // The call span as the current activity while the span starts, so that it is the span's Parent too
+            // (not only its parent id).
             var current = Activity.Current;
+            Activity.Current = call;
             var now = DateTimeOffset.UtcNow;
-            var activity = MeshMetrics.ActivitySource.StartActivity(name, ActivityKind.Internal, call.Context, tags: null, links: null, startTime: now - Stopwatch.GetElapsedTime(_start));
+            var activity = MeshMetrics.ActivitySource.StartActivity(name, ActivityKind.Internal, parentContext: default, tags: null, links: null, startTime: now - Stopwatch.GetElapsedTime(_start));
             Volatile.Write(ref _activity, activity);
             if (activity is not null && _ended)
             {
