@@ -38,9 +38,11 @@ public static class MeshGrpc
         options.Credentials ??= ChannelCredentials.Insecure;
         if (options.HttpHandler is null && options.HttpClient is null)
         {
-            // The mesh's transport handler tells retries when a call is committed; the channel still finds
-            // the SocketsHttpHandler inside for its subchannels.
-            options.HttpHandler = new MeshGrpcTransportHandler(new SocketsHttpHandler { EnableMultipleHttp2Connections = true });
+            // The mesh's transport handler tells retries when a call is committed, and the trace-context handler
+            // puts the mesh span's context on the wire; the channel still finds the SocketsHttpHandler inside
+            // for its subchannels.
+            options.HttpHandler = new MeshGrpcTransportHandler(
+                new Telemetry.Internal.MeshTraceContextHandler(new SocketsHttpHandler { EnableMultipleHttp2Connections = true }));
             options.DisposeHttpClient = true;
         }
 

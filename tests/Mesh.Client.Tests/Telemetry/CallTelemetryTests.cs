@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Mesh.Client.Grpc;
 using Mesh.Client.Telemetry;
 using Mesh.Client.Tests.TestInfrastructure;
 using Mesh.Samples.Echo;
@@ -258,6 +259,25 @@ public sealed class CallTelemetryTests
 
         // The answer came from the copy, whose span is the parent the server saw.
         Assert.Contains(attempts[1].SpanId.ToHexString(), bodies.Select(b => b.Split('|')[0].Split('-')[2]));
+    }
+
+    [Fact]
+    public async Task Grpc_ChannelFromMeshGrpc_PropagatesTheMeshSpan()
+    {
+        await using var backends = await Backends.StartAsync(1, "traced");
+        await using var host = await MeshHost.StartAsync(MeshJson.WithServices($$"""
+            "traced-standalone": { "Protocol": "Http2", "Endpoints": {{backends.EndpointsJson(0)}} }
+            """));
+        var invoker = MeshGrpc.CreateCallInvoker("xds:///traced-standalone", host.Services, out var channel);
+        using (channel)
+        {
+            var client = new Echo.EchoClient(invoker);
+            var reply = "";
+            var (spans, traceId) = await TraceAsync(async () => reply = (await client.HelloAsync(new HelloRequest { Name = EchoBackend.TraceName })).Message);
+
+            // The channel's own handler chain (not the client factory's) also sends the mesh span's context.
+            AssertPropagated([reply], spans, traceId, "Sent.mesh.samples.Echo.Hello", "Attempt.mesh.samples.Echo.Hello");
+        }
     }
 
     [Fact]

@@ -64,19 +64,8 @@ internal sealed class MeshGrpcTransportHandler : DelegatingHandler
     {
     }
 
-    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-    {
-        // The SocketsHttpHandler is right below: the mesh span's context goes on the wire here.
-        var hidden = Telemetry.Internal.MeshTraceContext.TakeOver(request);
-        try
-        {
-            return MeshCallContext.Current is null ? base.SendAsync(request, cancellationToken) : SendObservedAsync(request, cancellationToken);
-        }
-        finally
-        {
-            Telemetry.Internal.MeshTraceContext.Restore(hidden);
-        }
-    }
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+        MeshCallContext.Current is null ? base.SendAsync(request, cancellationToken) : SendObservedAsync(request, cancellationToken);
 
     private async Task<HttpResponseMessage> SendObservedAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {

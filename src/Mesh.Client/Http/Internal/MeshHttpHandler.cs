@@ -359,7 +359,7 @@ internal sealed partial class MeshHttpHandler : DelegatingHandler
                     }
 
                     Log.Picked(handler._logger, service.Name, cluster.Name, endpoint.Address);
-                    attempt?.SetEndpoint(cluster.Name, endpoint);
+                    attempt?.SetEndpoint(endpoint);
                     endpoint.OnStart();
                     HttpResponseMessage? response = null;
                     Exception? failure = null;

@@ -39,6 +39,26 @@ internal abstract class AttemptSpan : IDisposable
     /// <summary>The attempt's span, once it has one.</summary>
     public Activity? Activity => Volatile.Read(ref _activity);
 
+    /// <summary>
+    /// As the <paramref name="count"/>th attempt of a call with span <paramref name="call"/> begins: whether it
+    /// gets a span of its own (any but a call's only attempt); the second attempt also gives
+    /// <paramref name="first"/> its span.
+    /// </summary>
+    public static bool BeginsWithSpan(int count, Activity? call, AttemptSpan? first, string name)
+    {
+        if (count == 1 || call is null)
+        {
+            return false;
+        }
+
+        if (count == 2)
+        {
+            first?.Materialize(call, name);
+        }
+
+        return true;
+    }
+
     /// <summary>Starts the span of an attempt after the first, now, as the current activity.</summary>
     protected void StartSpan(string name) => _activity = MeshMetrics.ActivitySource.StartActivity(name, ActivityKind.Internal);
 
@@ -46,7 +66,7 @@ internal abstract class AttemptSpan : IDisposable
     /// Gives the first attempt its span, because a second one has begun: a child of <paramref name="call"/>,
     /// backdated to the attempt's start, and ended at its end if it is over. The current activity is left as it was.
     /// </summary>
-    public void Materialize(Activity call, string name)
+    private void Materialize(Activity call, string name)
     {
         lock (this)
         {

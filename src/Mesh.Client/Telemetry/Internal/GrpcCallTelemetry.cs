@@ -69,18 +69,13 @@ internal sealed class GrpcCallTelemetry : IDisposable
     public GrpcAttemptTelemetry StartAttempt(object? request)
     {
         var number = Interlocked.Increment(ref _attempts);
+        var attempt = new GrpcAttemptTelemetry(this, number, request, AttemptSpan.BeginsWithSpan(number, Activity, _first, AttemptName));
         if (number == 1)
         {
-            return _first = new GrpcAttemptTelemetry(this, number, request, span: false);
+            _first = attempt;
         }
 
-        // More than one attempt: each gets a span, the first one too, now (see AttemptSpan).
-        if (number == 2 && Activity is { } call)
-        {
-            _first?.Materialize(call, AttemptName);
-        }
-
-        return new GrpcAttemptTelemetry(this, number, request, span: Activity is not null);
+        return attempt;
     }
 
     /// <summary>Ends the call with its final status (once; later calls are ignored).</summary>

@@ -67,23 +67,13 @@ internal sealed class HttpCallTelemetry : IDisposable
     public HttpAttemptTelemetry StartAttempt(int number)
     {
         var count = Interlocked.Increment(ref _attempts);
+        var attempt = new HttpAttemptTelemetry(this, number, AttemptSpan.BeginsWithSpan(count, Activity, _first, Names.Attempt));
         if (count == 1)
         {
-            return _first = new HttpAttemptTelemetry(this, number, span: false);
+            _first = attempt;
         }
 
-        // More than one attempt: each gets a span, the first one too, now (see AttemptSpan).
-        if (Activity is { } call)
-        {
-            if (count == 2)
-            {
-                _first?.Materialize(call, Names.Attempt);
-            }
-
-            return new HttpAttemptTelemetry(this, number, span: true);
-        }
-
-        return new HttpAttemptTelemetry(this, number, span: false);
+        return attempt;
     }
 
     /// <summary>Ends the call with a failure; returns false, for use in an exception filter that records without catching.</summary>
@@ -172,12 +162,12 @@ internal sealed class HttpAttemptTelemetry : AttemptSpan
         }
     }
 
-    public void SetEndpoint(string cluster, EndpointState endpoint)
+    public void SetEndpoint(EndpointState endpoint)
     {
         Endpoint = endpoint;
         if (_call.Metrics.HttpAttemptStarted.Enabled)
         {
-            _call.Metrics.HttpAttemptStarted.Add(1, new("mesh.service", _call.Service), new("mesh.cluster", cluster));
+            _call.Metrics.HttpAttemptStarted.Add(1, new("mesh.service", _call.Service), new("mesh.cluster", endpoint.ClusterName));
         }
     }
 
