@@ -8,7 +8,9 @@ using Perfolizer.Horology;
 //   --retained            memory an applied 10,000-endpoint EDS update keeps alive, per endpoint
 //   --concurrent [secs]   picks on one thread while updates are published on another
 //   --mtls [rounds] [workers]   end-to-end requests/s and TLS handshakes, mTLS vs plaintext, on loopback
-//   --telemetry [slices] [workers]   end-to-end requests/s with the mesh's telemetry collected vs not
+//   --telemetry [windows] [workers]   end-to-end calls/s and CPU per call with the mesh's telemetry collected vs not,
+//                                    both at the same time in two child processes (--telemetry-child)
+//   --telemetry-sequential [slices] [workers]   the same, one after the other in one process
 if (args is ["--retained", ..])
 {
     return RetainedMemory.Run();
@@ -26,7 +28,17 @@ if (args is ["--mtls", .. var mtlsArgs])
 
 if (args is ["--telemetry", .. var telemetryArgs])
 {
-    return TelemetryOverhead.Run(telemetryArgs);
+    return TelemetryPaired.Run(telemetryArgs);
+}
+
+if (args is ["--telemetry-child", .. var childArgs])
+{
+    return TelemetryPaired.RunChild(childArgs);
+}
+
+if (args is ["--telemetry-sequential", .. var sequentialArgs])
+{
+    return TelemetryOverhead.Run(sequentialArgs);
 }
 
 // One short job for every benchmark, so the whole suite runs in a few minutes on a 2-core box:

@@ -1,0 +1,217 @@
+using System.Diagnostics;
+using System.Globalization;
+using Mesh.Client.Grpc;
+using Mesh.Samples.Echo;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+
+namespace Mesh.Client.Benchmarks;
+
+/// <summary>
+/// What the two end-to-end telemetry modes (<see cref="TelemetryOverhead"/>, <see cref="TelemetryPaired"/>)
+/// measure: three Kestrel echo backends (h2c) in this process, a mesh service <c>catalog</c> over them (round
+/// robin, retries on), and the calls (HttpClient <c>GET</c> over HTTP/2, gRPC unary); and what "telemetry on" is.
+/// </summary>
+/// <remarks>
+/// Environment variables choose what "on" is and split its cost (bench/README.md, "Telemetry", has figures):
+/// <c>MESH_BENCH_TELEMETRY</c> — <c>both</c> (default: the OpenTelemetry SDK with <c>AddMeshInstrumentation()</c>,
+/// every span sampled and batch-exported to a no-op exporter, every metric aggregated), <c>traces</c>,
+/// <c>metrics</c>, <c>listener</c> (a bare ActivityListener on the mesh's source that samples nothing, or
+/// everything with <c>LISTENERSAMPLE=1</c>: the mesh's own instrumentation without the SDK),
+/// <c>othersource</c> (the SDK listening to another source only), <c>none</c> (nothing: checks that the method
+/// is unbiased); <c>SAMPLEOFF=1</c> — the SDK's AlwaysOff sampler; <c>SAMPLERATIO=0.01</c> — a parent-based
+/// ratio sampler; <c>SIMPLE=1</c> — the SDK's simple (synchronous) span processor; <c>NOPROP=1</c> — no trace
+/// headers on the wire; <c>AMBIENT=1</c> — every call under an application activity in both halves, as in a
+/// service whose requests are already traced; <c>CASE=http</c> / <c>CASE=grpc</c> — one case only.
+/// </remarks>
+internal sealed class TelemetryRig : IAsyncDisposable
+{
+    private static readonly string Part = Environment.GetEnvironmentVariable("MESH_BENCH_TELEMETRY") ?? "both";
+
+    // LISTENERSAMPLE=1: the bare listener asks for every span, recorded (the cost of the spans themselves, without the SDK).
+    private static readonly ActivitySamplingResult ListenerSampling = Environment.GetEnvironmentVariable("LISTENERSAMPLE") == "1" ? ActivitySamplingResult.AllDataAndRecorded : ActivitySamplingResult.None;
+
+    private readonly List<EchoBackend> _backends;
+    private readonly IHost _host;
+
+    private TelemetryRig(List<EchoBackend> backends, IHost host, (string Name, Func<Task> Call)[] cases)
+    {
+        _backends = backends;
+        _host = host;
+        Cases = cases;
+    }
+
+    /// <summary>The calls measured, each with its name; <c>CASE</c> narrows them.</summary>
+    public (string Name, Func<Task> Call)[] Cases { get; }
+
+    /// <summary>One line that says what "on" is.</summary>
+    public static string Description =>
+        Part switch
+        {
+            "both" => "OpenTelemetry SDK with AddMeshInstrumentation(), traces and metrics",
+            "traces" => "OpenTelemetry SDK with AddMeshInstrumentation(), traces only",
+            "metrics" => "OpenTelemetry SDK with AddMeshInstrumentation(), metrics only",
+            "listener" => ListenerSampling == ActivitySamplingResult.None ? "a bare ActivityListener on the mesh's source that samples nothing" : "a bare ActivityListener that records every mesh span",
+            "othersource" => "OpenTelemetry SDK listening to another source only",
+            _ => "nothing (both halves the same)",
+        }
+        + (Part is "both" or "traces" ? (Environment.GetEnvironmentVariable("SAMPLEOFF") == "1" ? "; AlwaysOff sampler"
+            : Environment.GetEnvironmentVariable("SAMPLERATIO") is { } ratio ? $"; parent-based {ratio} ratio sampler" : "; every span sampled")
+            + (Environment.GetEnvironmentVariable("SIMPLE") == "1" ? ", simple processor" : ", batch processor") + " (no-op exporter)" : string.Empty)
+        + (Environment.GetEnvironmentVariable("NOPROP") == "1" ? "; no trace headers on the wire" : string.Empty)
+        + (Environment.GetEnvironmentVariable("AMBIENT") == "1" ? "; every call under an application activity" : string.Empty);
+
+    /// <summary>Starts the backends and the mesh client, and makes the calls.</summary>
+    public static async Task<TelemetryRig> StartAsync()
+    {
+        var backends = new List<EchoBackend>();
+        for (var i = 0; i < 3; i++)
+        {
+            backends.Add(await EchoBackend.StartAsync($"backend-{i}"));
+        }
+
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Mesh:Services:catalog:Protocol"] = "Http2",
+            ["Mesh:Services:catalog:Endpoints:0"] = backends[0].Address,
+            ["Mesh:Services:catalog:Endpoints:1"] = backends[1].Address,
+            ["Mesh:Services:catalog:Endpoints:2"] = backends[2].Address,
+            ["Mesh:Services:catalog:Retry:RetryOn"] = "5xx,unavailable",
+            ["Mesh:Services:catalog:Retry:NumRetries"] = "2",
+        });
+        builder.Services.AddMesh();
+        builder.Services.AddGrpcClient<Echo.EchoClient>(o => o.Address = new Uri("xds:///catalog"));
+        var host = builder.Build();
+        await host.StartAsync();
+        var http = host.Services.GetRequiredService<IHttpClientFactory>().CreateClient();
+        var grpc = host.Services.GetRequiredService<Echo.EchoClient>();
+        var cases = new (string Name, Func<Task> Call)[]
+        {
+            ("HttpClient GET (HTTP/2)", async () => (await http.GetAsync("http://catalog/whoami")).Dispose()),
+            ("gRPC unary", async () => await grpc.HelloAsync(new HelloRequest { Name = "bench" })),
+        };
+        if (Environment.GetEnvironmentVariable("AMBIENT") == "1")
+        {
+            var ambientListener = new ActivityListener { ShouldListenTo = s => s.Name == "bench.request", Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData };
+            ActivitySource.AddActivityListener(ambientListener);
+            var ambient = new ActivitySource("bench.request");
+            cases = [.. cases.Select(c => (c.Name, (Func<Task>)(async () =>
+            {
+                using var request = ambient.StartActivity("request");
+                await c.Call();
+            })))];
+        }
+
+        if (Environment.GetEnvironmentVariable("NOPROP") == "1")
+        {
+            DistributedContextPropagator.Current = DistributedContextPropagator.CreateNoOutputPropagator();
+        }
+
+        var only = Environment.GetEnvironmentVariable("CASE");
+        cases = [.. cases.Where(c => only is null || c.Name.StartsWith(only, StringComparison.OrdinalIgnoreCase) || (only == "grpc" && c.Name.StartsWith("gRPC", StringComparison.Ordinal)))];
+        return new TelemetryRig(backends, host, cases);
+    }
+
+    /// <summary>Turns "on" on: freshly built providers (or listener), until the result is disposed.</summary>
+    public static Collection StartCollecting() => new();
+
+    /// <summary>Calls per second and the process's CPU time per call in microseconds (client and backends together) over <paramref name="count"/> calls.</summary>
+    public static async Task<(double Rate, double CpuMicroseconds)> MeasureAsync(int count, int workers, Func<Task> call)
+    {
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var allocated = GC.GetTotalAllocatedBytes();
+        var (gen0, gen1, gen2) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+        var (jitted, jitTime) = (System.Runtime.JitInfo.GetCompiledMethodCount(), System.Runtime.JitInfo.GetCompilationTime());
+        var elapsed = await LoadDriver.DriveAsync(count, workers, call);
+        var used = Process.GetCurrentProcess().TotalProcessorTime - cpu;
+        if (Environment.GetEnvironmentVariable("GCSTATS") == "1")
+        {
+            Console.WriteLine(FormattableString.Invariant(
+                $"    {(GC.GetTotalAllocatedBytes() - allocated) / count,6:N0} B/call  GCs gen0 {GC.CollectionCount(0) - gen0}  gen1 {GC.CollectionCount(1) - gen1}  gen2 {GC.CollectionCount(2) - gen2}  {used.TotalMicroseconds / count:0.0} µs CPU/call  JIT {System.Runtime.JitInfo.GetCompiledMethodCount() - jitted} methods {(System.Runtime.JitInfo.GetCompilationTime() - jitTime).TotalMilliseconds:0.0} ms"));
+        }
+
+        return (count / elapsed.TotalSeconds, used.TotalMicroseconds / count);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _host.StopAsync();
+        _host.Dispose();
+        foreach (var backend in _backends)
+        {
+            await backend.DisposeAsync();
+        }
+    }
+
+    /// <summary>The "on" half's sampler: every span (default), none (<c>SAMPLEOFF=1</c>), or a share of traces (<c>SAMPLERATIO=0.01</c>, Istio's default 1 %; parent-based, as the SDK's default).</summary>
+    private static Sampler Sampler() =>
+        Environment.GetEnvironmentVariable("SAMPLEOFF") == "1" ? new AlwaysOffSampler()
+        : double.TryParse(Environment.GetEnvironmentVariable("SAMPLERATIO"), CultureInfo.InvariantCulture, out var ratio) ? new ParentBasedSampler(new TraceIdRatioBasedSampler(ratio))
+        : new AlwaysOnSampler();
+
+    /// <summary>Telemetry collected while this lives: the providers or listener <c>MESH_BENCH_TELEMETRY</c> names.</summary>
+    internal sealed class Collection : IDisposable
+    {
+        private readonly CountingExporter _exporter = new();
+        private readonly ActivityListener? _bare;
+        private readonly TracerProvider? _tracer;
+        private readonly MeterProvider? _meter;
+
+        public Collection()
+        {
+            _bare = Part == "listener" ? new ActivityListener { ShouldListenTo = s => s.Name == "Mesh.Client", Sample = (ref ActivityCreationOptions<ActivityContext> _) => ListenerSampling } : null;
+            if (_bare is not null)
+            {
+                ActivitySource.AddActivityListener(_bare);
+            }
+
+            _tracer = Part is "both" or "traces" or "othersource"
+                ? (Part == "othersource" ? Sdk.CreateTracerProviderBuilder().AddSource("other") : Sdk.CreateTracerProviderBuilder().AddMeshInstrumentation()).SetSampler(Sampler())
+                    .AddProcessor(Environment.GetEnvironmentVariable("SIMPLE") == "1" ? new SimpleActivityExportProcessor(_exporter) : new BatchActivityExportProcessor(_exporter)).Build()
+                : null;
+            _meter = Part is "both" or "metrics"
+                ? Sdk.CreateMeterProviderBuilder().AddMeshInstrumentation().AddReader(new PeriodicExportingMetricReader(new NoopMetricExporter(), 60_000)).Build()
+                : null;
+        }
+
+        /// <summary>Spans exported so far (after <see cref="Flush"/>).</summary>
+        public long Spans => Interlocked.Read(ref _exporter.Count);
+
+        public void Flush() => _tracer?.ForceFlush();
+
+        public void Dispose()
+        {
+            _tracer?.Dispose();
+            _meter?.Dispose();
+            _bare?.Dispose();
+        }
+    }
+
+    /// <summary>Counts the spans it is given, and keeps none.</summary>
+    private sealed class CountingExporter : BaseExporter<Activity>
+    {
+        public long Count;
+
+        public override ExportResult Export(in Batch<Activity> batch)
+        {
+            foreach (var _ in batch)
+            {
+                Interlocked.Increment(ref Count);
+            }
+
+            return ExportResult.Success;
+        }
+    }
+
+    private sealed class NoopMetricExporter : BaseExporter<Metric>
+    {
+        public override ExportResult Export(in Batch<Metric> batch) => ExportResult.Success;
+    }
+}
