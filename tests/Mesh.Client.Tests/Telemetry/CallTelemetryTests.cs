@@ -214,6 +214,145 @@ public sealed class CallTelemetryTests
         Assert.Equal($"00-{traceId.ToHexString()}-{own.SpanId.ToHexString()}-01", traceparent);
     }
 
+    /// <summary>
+    /// The activities that became the current one, in the trace of <paramref name="traceId"/>, while the returned
+    /// scope lived: seen through <see cref="Activity.CurrentChanged"/>, which (unlike a listener on HttpClient's or
+    /// grpc-dotnet's sources) does not change what they do.
+    /// </summary>
+    private sealed class CurrentActivities : IDisposable
+    {
+        private readonly List<Activity> _seen = [];
+
+        public CurrentActivities() => Activity.CurrentChanged += OnChanged;
+
+        public ActivityTraceId TraceId { get; set; }
+
+        public List<string> OperationNames()
+        {
+            lock (_seen)
+            {
+                return [.. _seen.Where(a => a.TraceId == TraceId).Select(a => a.OperationName).Distinct()];
+            }
+        }
+
+        public void Dispose() => Activity.CurrentChanged -= OnChanged;
+
+        private void OnChanged(object? sender, ActivityChangedEventArgs e)
+        {
+            if (e.Current is { } current)
+            {
+                lock (_seen)
+                {
+                    _seen.Add(current);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public async Task HttpClient_UnderAnApplicationSpan_MeshSpanOnTheWireAndNoActivityOfHttpClients()
+    {
+        await using var backends = await Backends.StartAsync(1, "traced");
+        await using var host = await MeshHost.StartAsync(MeshJson.WithServices($$"""
+            "traced-quiet": { "Protocol": "Http2", "Endpoints": {{backends.EndpointsJson(0)}} }
+            """));
+        var client = host.Services.GetRequiredService<IHttpClientFactory>().CreateClient();
+        await client.GetStringAsync("http://traced-quiet/trace");
+
+        // Nobody records HttpClient's own spans: the mesh writes its call span's context into the request and keeps
+        // the application's span (current around the call) from HttpClient, which would otherwise start an activity
+        // of its own for nobody. The caller's current activity is the same after the call as before it.
+        using var current = new CurrentActivities();
+        string body = "";
+        Activity? before = null, after = null;
+        var (spans, traceId) = await TraceAsync(async () =>
+        {
+            current.TraceId = Activity.Current!.TraceId;
+            before = Activity.Current;
+            body = await client.GetStringAsync("http://traced-quiet/trace");
+            after = Activity.Current;
+        });
+
+        Assert.Same(before, after);
+        AssertPropagated([body], spans, traceId, "GET traced-quiet", "Attempt GET traced-quiet");
+        Assert.DoesNotContain("System.Net.Http.HttpRequestOut", current.OperationNames());
+    }
+
+    [Fact]
+    public async Task Grpc_UnderAnApplicationSpan_MeshSpanOnTheWireAndNoActivityOfGrpcOrHttpClients()
+    {
+        await using var backends = await Backends.StartAsync(1, "traced");
+        await using var host = await MeshHost.StartAsync(MeshJson.WithServices($$"""
+            "traced-grpc-quiet": { "Protocol": "Http2", "Endpoints": {{backends.EndpointsJson(0)}} }
+            """), services => services.AddGrpcClient<Echo.EchoClient>(o => o.Address = new Uri("xds:///traced-grpc-quiet")));
+        var client = host.Services.GetRequiredService<Echo.EchoClient>();
+
+        // The channel's first call shows the interceptor that its requests pass the mesh's innermost handler.
+        await client.HelloAsync(new HelloRequest { Name = "warm" });
+
+        using var current = new CurrentActivities();
+        var replies = new List<string>();
+        var (spans, traceId) = await TraceAsync(async () =>
+        {
+            current.TraceId = Activity.Current!.TraceId;
+            replies.Add((await client.HelloAsync(new HelloRequest { Name = EchoBackend.TraceName })).Message);
+            replies.Add((await client.HelloAsync(new HelloRequest { Name = EchoBackend.TraceName })).Message);
+        });
+
+        AssertPropagated(replies, spans, traceId, "Sent.mesh.samples.Echo.Hello", "Attempt.mesh.samples.Echo.Hello");
+        var names = current.OperationNames();
+        Assert.DoesNotContain("Grpc.Net.Client.GrpcOut", names);
+        Assert.DoesNotContain("System.Net.Http.HttpRequestOut", names);
+    }
+
+    [Fact]
+    public async Task Grpc_GrpcClientsOwnSpansRecorded_TheyAreChildrenOfTheMeshSpan()
+    {
+        await using var backends = await Backends.StartAsync(1, "traced");
+        await using var host = await MeshHost.StartAsync(MeshJson.WithServices($$"""
+            "traced-grpc-own": { "Protocol": "Http2", "Endpoints": {{backends.EndpointsJson(0)}} }
+            """), services => services.AddGrpcClient<Echo.EchoClient>(o => o.Address = new Uri("xds:///traced-grpc-own")));
+        var client = host.Services.GetRequiredService<Echo.EchoClient>();
+        await client.HelloAsync(new HelloRequest { Name = "warm" });
+
+        // Someone records grpc-dotnet's own spans: the mesh span stays current while the channel sends the call, so
+        // that grpc-dotnet's span is its child.
+        var (spans, _) = await TraceAsync(async () => await client.HelloAsync(new HelloRequest { Name = EchoBackend.TraceName }), "Grpc.Net.Client");
+
+        var call = Assert.Single(spans, s => s.DisplayName == "Sent.mesh.samples.Echo.Hello");
+        var own = Assert.Single(spans, s => s.OperationName == "Grpc.Net.Client.GrpcOut");
+        Assert.Equal(call.SpanId, own.ParentSpanId);
+    }
+
+    [Fact]
+    public async Task Grpc_ChannelWithItsOwnTransport_StillCarriesTheCallersTrace()
+    {
+        await using var backends = await Backends.StartAsync(1, "traced");
+        await using var host = await MeshHost.StartAsync(MeshJson.WithServices($$"""
+            "traced-own-transport": { "Protocol": "Http2", "Endpoints": {{backends.EndpointsJson(0)}} }
+            """));
+
+        // A transport of the application's own, without the mesh's innermost handler: the interceptor never sees its
+        // requests pass that handler, so its spans stay current and HttpClient propagates.
+        var invoker = MeshGrpc.CreateCallInvoker("xds:///traced-own-transport", host.Services, out var channel,
+            new global::Grpc.Net.Client.GrpcChannelOptions { HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true } });
+        using (channel)
+        {
+            var client = new Echo.EchoClient(invoker);
+            var replies = new List<string>();
+            var (spans, traceId) = await TraceAsync(async () =>
+            {
+                for (var i = 0; i < 3; i++)
+                {
+                    replies.Add((await client.HelloAsync(new HelloRequest { Name = EchoBackend.TraceName })).Message);
+                }
+            });
+
+            Assert.Equal(3, spans.Count(s => s.DisplayName == "Sent.mesh.samples.Echo.Hello"));
+            Assert.All(replies, reply => Assert.Equal(traceId.ToHexString(), reply.Split('|')[0].Split('-')[1]));
+        }
+    }
+
     [Fact]
     public async Task HttpClient_HedgedCall_FirstAttemptGetsItsSpanWhileRunningAndEndsItWhenOvertaken()
     {

@@ -30,6 +30,15 @@ internal sealed class MeshCallAttempt
 
     /// <summary>Response headers arrived that were not a trailers-only response: gRPC's commit point, after which no retry happens.</summary>
     public bool Committed { get; set; }
+
+    /// <summary>
+    /// The mesh span that carries the attempt, when the mesh writes its context into the request itself (it is not
+    /// the current activity then: see <see cref="Telemetry.Internal.MeshTraceContext"/>).
+    /// </summary>
+    public System.Diagnostics.Activity? Span { get; set; }
+
+    /// <summary>The interceptor that started the attempt, told when the channel's requests pass the mesh's innermost handler.</summary>
+    public MeshGrpcInterceptor? Interceptor { get; init; }
 }
 
 /// <summary>The ambient <see cref="MeshCallAttempt"/> of the current call attempt.</summary>

@@ -34,8 +34,22 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
         _targetUri = target.StartsWith("xds://", StringComparison.Ordinal) ? target : "xds:///" + target;
     }
 
+    // Whether this channel's requests have been seen passing the mesh's innermost handler (MeshTraceContextHandler),
+    // which puts the spans of attempts on the wire; until then (a channel with a transport of its own) the spans stay
+    // current and HttpClient propagates them.
+    private volatile bool _traceHandlerSeen;
+
     private GrpcCallTelemetry? StartTelemetry(IMethod method, CallPlan plan) =>
-        GrpcCallTelemetry.StartIfObserved(_runtime.Metrics, method, _targetUri, plan.Route.Name);
+        GrpcCallTelemetry.StartIfObserved(_runtime.Metrics, method, _targetUri, plan.Route.Name, spanStaysCurrent: !_traceHandlerSeen);
+
+    /// <summary>Called from the mesh's innermost handler for a request of this channel's calls.</summary>
+    public void OnTraceHandler()
+    {
+        if (!_traceHandlerSeen)
+        {
+            _traceHandlerSeen = true;
+        }
+    }
 
     public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(
         TRequest request,
@@ -148,15 +162,16 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
         {
             attempt = plan.NewAttempt();
             telemetry = StartTelemetry(context.Method, plan);
+            var previous = System.Diagnostics.Activity.Current;
             observed = telemetry?.StartAttempt(null);
-            MeshCallContext.Current = attempt;
+            var ambient = EnterAttempt(attempt, telemetry, observed, previous);
             try
             {
                 return start(plan.Apply(context));
             }
             finally
             {
-                MeshCallContext.Current = null;
+                LeaveAttempt(ambient);
                 RestoreActivity(telemetry);
             }
         }
@@ -193,6 +208,52 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
         }
     }
 
+    /// <summary>
+    /// Makes <paramref name="attempt"/> the ambient attempt while the channel starts it, with the span that carries
+    /// it: the current activity, when the call's spans stay current (grpc-dotnet's or HttpClient's own spans are
+    /// recorded); otherwise handed to the mesh's innermost handler with the attempt, and any current activity kept
+    /// from grpc-dotnet, which would start an activity of its own under it for nobody. Returns what
+    /// <see cref="LeaveAttempt"/> puts back (<paramref name="previous"/>: the current activity before the attempt began).
+    /// </summary>
+    private static AmbientActivity EnterAttempt(MeshCallAttempt attempt, GrpcCallTelemetry? telemetry, GrpcAttemptTelemetry? observed, System.Diagnostics.Activity? previous)
+    {
+        MeshCallContext.Current = attempt;
+        var span = observed?.Activity ?? telemetry?.Activity;
+        if (span is null)
+        {
+            return default;
+        }
+
+        if (telemetry!.SpanIsCurrent)
+        {
+            if (!ReferenceEquals(System.Diagnostics.Activity.Current, span))
+            {
+                System.Diagnostics.Activity.Current = span;
+            }
+
+            return new AmbientActivity(true, previous);
+        }
+
+        attempt.Span = span;
+        if (previous is null)
+        {
+            return default;
+        }
+
+        System.Diagnostics.Activity.Current = null;
+        return new AmbientActivity(true, previous);
+    }
+
+    /// <summary>Ends what <see cref="EnterAttempt"/> began, once the channel has started the attempt.</summary>
+    private static void LeaveAttempt(AmbientActivity ambient)
+    {
+        MeshCallContext.Current = null;
+        if (ambient.Changed)
+        {
+            System.Diagnostics.Activity.Current = ambient.Previous;
+        }
+    }
+
     /// <summary>Puts back the caller's current activity after a call was started under the mesh's spans.</summary>
     private static void RestoreActivity(GrpcCallTelemetry? telemetry)
     {
@@ -201,6 +262,9 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
             System.Diagnostics.Activity.Current = activity.Parent;
         }
     }
+
+    /// <summary>The current activity to put back after an attempt was started, if <see cref="Changed"/>.</summary>
+    private readonly record struct AmbientActivity(bool Changed, System.Diagnostics.Activity? Previous);
 
     private static async Task<TResponse> ObserveAsync<TResponse>(Task<TResponse> response, GrpcCallTelemetry telemetry, GrpcAttemptTelemetry attempt, MeshCallAttempt meshAttempt)
     {
@@ -305,7 +369,7 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
 
         public int Attempts => Route.Retry is { } retry ? Math.Clamp(retry.NumRetries + 1, 1, MaxAttempts) : 1;
 
-        public MeshCallAttempt NewAttempt() => new() { Service = Service, RouteIndex = RouteIndex };
+        public MeshCallAttempt NewAttempt() => new() { Service = Service, RouteIndex = RouteIndex, Interceptor = Owner };
 
         public ClientInterceptorContext<TRequest, TResponse> Apply<TRequest, TResponse>(ClientInterceptorContext<TRequest, TResponse> context)
             where TRequest : class
@@ -430,8 +494,9 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
             for (var attemptNumber = 0; ; attemptNumber++)
             {
                 var attempt = _plan.NewAttempt();
+                var previous = System.Diagnostics.Activity.Current;
                 var observed = telemetry?.StartAttempt(_request);
-                MeshCallContext.Current = attempt;
+                var ambient = EnterAttempt(attempt, telemetry, observed, previous);
                 AsyncUnaryCall<TResponse> call;
                 try
                 {
@@ -439,16 +504,12 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
                 }
                 finally
                 {
-                    MeshCallContext.Current = null;
-                    if (observed?.Activity is { } span)
-                    {
-                        System.Diagnostics.Activity.Current = span.Parent;
-                    }
+                    LeaveAttempt(ambient);
                 }
 
-                var previous = _current;
+                var replaced = _current;
                 _current = call;
-                previous?.Dispose();
+                replaced?.Dispose();
                 try
                 {
                     var response = await call.ResponseAsync.ConfigureAwait(false);
@@ -604,25 +665,16 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
         private void StartAttempt()
         {
             _attempt = _plan.NewAttempt();
-            var parent = System.Diagnostics.Activity.Current;
-            if (_telemetry?.Activity is { } call)
-            {
-                System.Diagnostics.Activity.Current = call;
-            }
-
+            var previous = System.Diagnostics.Activity.Current;
             _observed = _telemetry?.StartAttempt(_request);
-            MeshCallContext.Current = _attempt;
+            var ambient = EnterAttempt(_attempt, _telemetry, _observed, previous);
             try
             {
                 _current = _continuation(_request, _plan.Apply(_context));
             }
             finally
             {
-                MeshCallContext.Current = null;
-                if (_telemetry is not null)
-                {
-                    System.Diagnostics.Activity.Current = parent;
-                }
+                LeaveAttempt(ambient);
             }
 
             _started.TrySetResult(_current);

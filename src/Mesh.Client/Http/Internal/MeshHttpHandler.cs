@@ -365,14 +365,34 @@ internal sealed partial class MeshHttpHandler : DelegatingHandler
                     Exception? failure = null;
                     try
                     {
+                        // The span that carries the request: the attempt's, or the call's for a first attempt.
+                        var span = attempt?.Activity ?? telemetry?.Activity;
+                        var written = span is not null && !telemetry!.SpanIsCurrent;
+                        Task<HttpResponseMessage> sending;
+                        try
+                        {
+                            if (written)
+                            {
+                                MeshTraceContext.Write(span!, message);
+                            }
+
+                            // TLS clusters: the mesh's own transport makes and pools the connections (see MeshTlsHttpTransport).
+                            sending = tls is null ? handler.SendInnerAsync(message, cancellationToken) : handler._runtime.TlsTransport.SendAsync(message, cancellationToken);
+                        }
+                        finally
+                        {
+                            if (written)
+                            {
+                                MeshTraceContext.Sent();
+                            }
+                        }
+
+                        response = await sending.ConfigureAwait(false);
                         if (tls is null)
                         {
-                            response = await handler.SendInnerAsync(message, cancellationToken).ConfigureAwait(false);
                             return result = response;
                         }
 
-                        // TLS clusters: the mesh's own transport makes and pools the connections (see MeshTlsHttpTransport).
-                        response = await handler._runtime.TlsTransport.SendAsync(message, cancellationToken).ConfigureAwait(false);
                         if (tls.Peers.TryGetValue(endpoint.Address, out var peer))
                         {
                             Request.Options.Set(MeshRequestOptions.PeerIdentity, peer);

@@ -30,6 +30,9 @@ internal abstract class AttemptSpan : IDisposable
     /// <summary>When the attempt began (a <see cref="Stopwatch"/> timestamp).</summary>
     protected long Start => _start;
 
+    /// <summary>When the attempt ended (a <see cref="Stopwatch"/> timestamp), once it has.</summary>
+    protected long EndTimestamp => _end;
+
     /// <summary>The endpoint the attempt went to, once picked.</summary>
     protected EndpointState? Endpoint { get; set; }
 
@@ -59,8 +62,25 @@ internal abstract class AttemptSpan : IDisposable
         return true;
     }
 
-    /// <summary>Starts the span of an attempt after the first, now, as the current activity.</summary>
-    protected void StartSpan(string name) => _activity = MeshMetrics.ActivitySource.StartActivity(name, ActivityKind.Internal);
+    /// <summary>
+    /// Starts the span of an attempt after the first, now, as a child of <paramref name="call"/>; it stays the
+    /// current activity only when <paramref name="staysCurrent"/> (see <see cref="MeshTraceContext.SpanStaysCurrent"/>).
+    /// </summary>
+    protected void StartSpan(string name, Activity call, bool staysCurrent)
+    {
+        // The call span as the current activity while the span starts, so that it is the span's Parent too.
+        var previous = Activity.Current;
+        if (!ReferenceEquals(previous, call))
+        {
+            Activity.Current = call;
+        }
+
+        _activity = MeshMetrics.ActivitySource.StartActivity(name, ActivityKind.Internal, parentContext: default, startTime: SpanClock.At(_start));
+        if (!staysCurrent || _activity is null)
+        {
+            Activity.Current = previous;
+        }
+    }
 
     /// <summary>
     /// Gives the first attempt its span, because a second one has begun: a child of <paramref name="call"/>,
@@ -79,13 +99,12 @@ internal abstract class AttemptSpan : IDisposable
             // (not only its parent id).
             var current = Activity.Current;
             Activity.Current = call;
-            var now = DateTimeOffset.UtcNow;
-            var activity = MeshMetrics.ActivitySource.StartActivity(name, ActivityKind.Internal, parentContext: default, tags: null, links: null, startTime: now - Stopwatch.GetElapsedTime(_start));
+            var activity = MeshMetrics.ActivitySource.StartActivity(name, ActivityKind.Internal, parentContext: default, startTime: SpanClock.At(_start));
             Volatile.Write(ref _activity, activity);
             if (activity is not null && _ended)
             {
                 Describe(activity);
-                activity.SetEndTime((now - Stopwatch.GetElapsedTime(_end)).UtcDateTime);
+                activity.SetEndTime(SpanClock.At(_end));
                 activity.Stop();
             }
 
@@ -108,6 +127,7 @@ internal abstract class AttemptSpan : IDisposable
             if (_activity is { } activity)
             {
                 Describe(activity);
+                activity.SetEndTime(SpanClock.At(_end));
                 activity.Stop();
             }
         }
@@ -136,7 +156,11 @@ internal abstract class AttemptSpan : IDisposable
             activity.AddTag("mesh.cluster", endpoint.ClusterName);
             activity.AddTag("server.address", endpoint.Endpoint.Host);
             activity.AddTag("server.port", endpoint.BoxedPort);
-            activity.AddTag("grpc.lb.locality", endpoint.LocalityLabel);
+            if (endpoint.Locality != Model.LocalityName.Default)
+            {
+                activity.AddTag("grpc.lb.locality", endpoint.LocalityLabel);
+            }
+
             if (PeerIdentity is { } peer)
             {
                 activity.AddTag("mesh.peer.identity", peer);

@@ -22,7 +22,7 @@ internal sealed class GrpcCallTelemetry : IDisposable
     private int _completed;
     private GrpcAttemptTelemetry? _first;
 
-    private GrpcCallTelemetry(MeshMetrics metrics, IMethod method, string target, string? route)
+    private GrpcCallTelemetry(MeshMetrics metrics, IMethod method, string target, string? route, bool spanStaysCurrent)
     {
         _metrics = metrics;
         (Method, SentName, AttemptName) = Names.GetOrAdd(method.FullName, static (_, m) => (
@@ -30,13 +30,13 @@ internal sealed class GrpcCallTelemetry : IDisposable
         Target = target;
         Route = route;
         _start = Stopwatch.GetTimestamp();
-        Activity = MeshMetrics.ActivitySource.StartActivity(SentName, ActivityKind.Internal);
+        SpanIsCurrent = spanStaysCurrent || MeshTraceContext.SpanStaysCurrent(grpc: true);
+        Activity = MeshTraceContext.StartSpan(SentName, _start, SpanIsCurrent);
         if (Activity is { IsAllDataRequested: true } activity)
         {
             activity.AddTag("rpc.system", "grpc");
             activity.AddTag("rpc.method", Method);
             activity.AddTag("grpc.target", target);
-            activity.AddTag("mesh.front_door", "grpc");
             if (route is not null)
             {
                 activity.AddTag("mesh.route", route);
@@ -45,6 +45,13 @@ internal sealed class GrpcCallTelemetry : IDisposable
     }
 
     public Activity? Activity { get; }
+
+    /// <summary>
+    /// Whether the call's spans are the current activity while the channel sends the call (grpc-dotnet's or
+    /// HttpClient's own spans are recorded); otherwise each attempt carries its span to the mesh's innermost
+    /// handler, which writes its context into the request (see <see cref="MeshTraceContext"/>).
+    /// </summary>
+    public bool SpanIsCurrent { get; }
 
     public MeshMetrics Metrics => _metrics;
 
@@ -63,8 +70,9 @@ internal sealed class GrpcCallTelemetry : IDisposable
     public static bool IsObserved(MeshMetrics metrics) =>
         MeshMetrics.ActivitySource.HasListeners() || metrics.GrpcCallDuration.Enabled || metrics.GrpcAttemptStarted.Enabled || metrics.GrpcAttemptDuration.Enabled;
 
-    public static GrpcCallTelemetry? StartIfObserved(MeshMetrics metrics, IMethod method, string target, string? route) =>
-        IsObserved(metrics) ? new GrpcCallTelemetry(metrics, method, target, route) : null;
+    /// <summary>The telemetry of a call, if anyone listens; <paramref name="spanStaysCurrent"/>: the channel needs its spans current to propagate them.</summary>
+    public static GrpcCallTelemetry? StartIfObserved(MeshMetrics metrics, IMethod method, string target, string? route, bool spanStaysCurrent) =>
+        IsObserved(metrics) ? new GrpcCallTelemetry(metrics, method, target, route, spanStaysCurrent) : null;
 
     public GrpcAttemptTelemetry StartAttempt(object? request)
     {
@@ -86,8 +94,10 @@ internal sealed class GrpcCallTelemetry : IDisposable
             return;
         }
 
+        var end = Stopwatch.GetTimestamp();
         if (Activity is { } activity)
         {
+            activity.SetEndTime(SpanClock.At(end));
             if (activity.IsAllDataRequested)
             {
                 var attempts = Volatile.Read(ref _attempts);
@@ -110,7 +120,7 @@ internal sealed class GrpcCallTelemetry : IDisposable
 
         if (_metrics.GrpcCallDuration.Enabled)
         {
-            _metrics.GrpcCallDuration.Record(MeshMetrics.Elapsed(_start), new("grpc.method", Method), new("grpc.target", Target), new("grpc.status", StatusName(code)));
+            _metrics.GrpcCallDuration.Record(MeshMetrics.Seconds(_start, end), new("grpc.method", Method), new("grpc.target", Target), new("grpc.status", StatusName(code)));
         }
     }
 
@@ -165,7 +175,7 @@ internal sealed class GrpcAttemptTelemetry : AttemptSpan
         _sent = GrpcCallTelemetry.SizeOf(request);
         if (span)
         {
-            StartSpan(call.AttemptName);
+            StartSpan(call.AttemptName, call.Activity!, call.SpanIsCurrent);
         }
 
         if (call.Metrics.GrpcAttemptStarted.Enabled)
@@ -208,7 +218,7 @@ internal sealed class GrpcAttemptTelemetry : AttemptSpan
         var status = GrpcCallTelemetry.StatusName(code);
         if (metrics.GrpcAttemptDuration.Enabled)
         {
-            metrics.GrpcAttemptDuration.Record(MeshMetrics.Elapsed(Start), new("grpc.method", _call.Method), new("grpc.target", _call.Target), new("grpc.status", status), new("grpc.lb.locality", endpoint?.LocalityLabel));
+            metrics.GrpcAttemptDuration.Record(MeshMetrics.Seconds(Start, EndTimestamp), new("grpc.method", _call.Method), new("grpc.target", _call.Target), new("grpc.status", status), new("grpc.lb.locality", endpoint?.LocalityLabel));
         }
 
         if (_sent >= 0 && metrics.GrpcAttemptSentSize.Enabled)

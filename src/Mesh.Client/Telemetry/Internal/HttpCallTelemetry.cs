@@ -28,16 +28,22 @@ internal sealed class HttpCallTelemetry : IDisposable
         _service = service;
         _start = Stopwatch.GetTimestamp();
         Names = SpanNames.GetOrAdd((_method, service), static key => ($"{key.Method} {key.Service}", $"Attempt {key.Method} {key.Service}"));
-        Activity = MeshMetrics.ActivitySource.StartActivity(Names.Call, ActivityKind.Internal);
+        SpanIsCurrent = MeshTraceContext.SpanStaysCurrent(grpc: false);
+        Activity = MeshTraceContext.StartSpan(Names.Call, _start, SpanIsCurrent);
         if (Activity is { IsAllDataRequested: true } activity)
         {
             activity.AddTag("mesh.service", service);
             activity.AddTag("http.request.method", _method);
-            activity.AddTag("mesh.front_door", "http");
         }
     }
 
     public Activity? Activity { get; }
+
+    /// <summary>
+    /// Whether the call's spans are the current activity while the request is sent (HttpClient's own spans are
+    /// recorded); otherwise the mesh handler writes their context into each attempt's request itself.
+    /// </summary>
+    public bool SpanIsCurrent { get; }
 
     public (string Call, string Attempt) Names { get; }
 
@@ -86,8 +92,10 @@ internal sealed class HttpCallTelemetry : IDisposable
     /// <summary>Ends the call with its final response or failure.</summary>
     public void Complete(HttpResponseMessage? response, Exception? failure)
     {
+        var end = Stopwatch.GetTimestamp();
         var status = response is null ? 0 : (int)response.StatusCode;
         var errorType = ErrorType(response, failure);
+        Activity?.SetEndTime(SpanClock.At(end));
         if (Activity is { IsAllDataRequested: true } activity)
         {
             var attempts = Volatile.Read(ref _attempts);
@@ -128,7 +136,7 @@ internal sealed class HttpCallTelemetry : IDisposable
                 tags.Add("error.type", errorType);
             }
 
-            _metrics.HttpCallDuration.Record(MeshMetrics.Elapsed(_start), tags);
+            _metrics.HttpCallDuration.Record(MeshMetrics.Seconds(_start, end), tags);
         }
     }
 
@@ -158,7 +166,7 @@ internal sealed class HttpAttemptTelemetry : AttemptSpan
         _call = call;
         if (span)
         {
-            StartSpan(call.Names.Attempt);
+            StartSpan(call.Names.Attempt, call.Activity!, call.SpanIsCurrent);
         }
     }
 
@@ -205,7 +213,7 @@ internal sealed class HttpAttemptTelemetry : AttemptSpan
                 tags.Add("error.type", errorType);
             }
 
-            _call.Metrics.HttpAttemptDuration.Record(MeshMetrics.Elapsed(Start), tags);
+            _call.Metrics.HttpAttemptDuration.Record(MeshMetrics.Seconds(Start, EndTimestamp), tags);
         }
     }
 

@@ -41,6 +41,6 @@ internal sealed partial class MeshMetrics
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
     }
 
-    /// <summary>Seconds since <paramref name="start"/> (a <see cref="Stopwatch"/> timestamp).</summary>
-    public static double Elapsed(long start) => Stopwatch.GetElapsedTime(start).TotalSeconds;
+    /// <summary>Seconds from <paramref name="start"/> to <paramref name="end"/> (<see cref="Stopwatch"/> timestamps).</summary>
+    public static double Seconds(long start, long end) => Stopwatch.GetElapsedTime(start, end).TotalSeconds;
 }

@@ -1,47 +1,124 @@
 using System.Diagnostics;
+using Mesh.Client.Grpc.Internal;
 using Microsoft.Extensions.Http;
 
 namespace Mesh.Client.Telemetry.Internal;
 
 /// <summary>
-/// Puts the trace context of the mesh's attempt span on the wire, in place of HttpClient's diagnostics handler.
+/// How the mesh's spans reach the wire: the mesh writes the trace context of the span that carries a request
+/// into it itself, in place of HttpClient's diagnostics handler, and its span is the current activity only when
+/// HttpClient's or grpc-dotnet's own instrumentation is recorded.
 /// </summary>
 /// <remarks>
-/// Below a mesh span, HttpClient's diagnostics handler (inside <see cref="SocketsHttpHandler"/>) starts an
-/// activity of its own for every request, even when nobody records it, and sends that activity's id as the
-/// parent: the server's span then points at a span no trace backend ever receives, and every request pays
-/// for one more <see cref="Activity"/>. So when the current activity is a mesh span and nobody listens to
-/// HttpClient's own request telemetry, the mesh writes the span's context into the request with the same
-/// propagator HttpClient would use (<see cref="DistributedContextPropagator.Current"/>) and hides the span
-/// from the handler below, which then passes the request through untouched. When someone does listen
-/// (OpenTelemetry's HttpClient instrumentation, say), HttpClient's activity is a recorded child of the
-/// attempt span, and HttpClient propagates as it always does.
+/// <para>
+/// Below any current activity, HttpClient's diagnostics handler (inside <see cref="SocketsHttpHandler"/>) starts
+/// an activity of its own for every request, even when nobody records it, and sends that activity's id as the
+/// parent: the server's span then points at a span no trace backend ever receives. grpc-dotnet likewise starts
+/// an unrecorded <c>GrpcOut</c> activity for every call under a current activity. Neither is needed when
+/// nobody records them, so then (<see cref="SpanStaysCurrent"/> false) the mesh starts its span without leaving
+/// it current, writes its context into each attempt's request with the propagator HttpClient would use
+/// (<see cref="DistributedContextPropagator.Current"/>), and keeps any other current activity from HttpClient's
+/// and grpc-dotnet's code while they send a request that already carries the mesh's context. The request path
+/// then makes one activity per call, the mesh's, and its execution context stays as the caller left it.
+/// </para>
+/// <para>
+/// When someone records HttpClient's (or grpc-dotnet's) own spans, the mesh span is the current activity while
+/// they run, so that their spans are its children, and HttpClient propagates as it always does.
+/// </para>
 /// </remarks>
 internal static class MeshTraceContext
 {
-    // Same name as HttpClient's own source: a listener that takes HttpClient's spans takes this one's too.
+    // Same names as HttpClient's and grpc-dotnet's own sources: a listener that takes their spans takes these too.
     private static readonly ActivitySource HttpClientSource = new("System.Net.Http");
+    private static readonly ActivitySource GrpcClientSource = new("Grpc.Net.Client");
 
     // HttpClient's switch for its diagnostics handler; when off, nobody propagates, and neither does the mesh.
     private static readonly bool PropagationEnabled = ReadPropagationSwitch();
 
     private static DiagnosticListener? s_httpClientListener;
+    private static DiagnosticListener? s_grpcClientListener;
 
-    static MeshTraceContext() => DiagnosticListener.AllListeners.Subscribe(new HttpClientListenerWatch());
+    // The request the mesh just wrote its context into, on this thread, while its handlers run synchronously
+    // down to the innermost one (which then keeps other activities from HttpClient). Cleared as the send returns.
+    [ThreadStatic]
+    private static HttpRequestMessage? t_written;
+
+    static MeshTraceContext() => DiagnosticListener.AllListeners.Subscribe(new ListenerWatch());
+
+    /// <summary>Whether HttpClient's own request telemetry (its activity source or diagnostic listener) is recorded.</summary>
+    public static bool HttpClientObserved => HttpClientSource.HasListeners() || s_httpClientListener?.IsEnabled() == true;
 
     /// <summary>
-    /// When the current activity is a mesh span that the mesh should propagate itself: writes its context into
-    /// <paramref name="request"/>, clears the current activity for the handlers below, and returns the activity
-    /// it hid (to hand to <see cref="Restore"/> as soon as the send has started); otherwise returns <see langword="null"/>.
+    /// Whether a mesh span should stay the current activity while HttpClient (<paramref name="grpc"/> false) or
+    /// grpc-dotnet and HttpClient (<paramref name="grpc"/> true) send its requests: when their own spans are
+    /// recorded, so that they are its children. Otherwise the mesh propagates the span itself.
+    /// </summary>
+    public static bool SpanStaysCurrent(bool grpc) =>
+        !PropagationEnabled || HttpClientObserved || (grpc && (GrpcClientSource.HasListeners() || s_grpcClientListener?.IsEnabled() == true));
+
+    /// <summary>
+    /// Starts <paramref name="name"/> on the mesh's source as of <paramref name="start"/> (a <see cref="Stopwatch"/>
+    /// timestamp); unless it should stay current, the current activity is left as it was.
+    /// </summary>
+    public static Activity? StartSpan(string name, long start, bool staysCurrent)
+    {
+        var previous = Activity.Current;
+        var span = MeshMetrics.ActivitySource.StartActivity(name, ActivityKind.Internal, parentContext: default, startTime: SpanClock.At(start));
+        if (span is not null && !staysCurrent)
+        {
+            Activity.Current = previous;
+        }
+
+        return span;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="span"/>'s trace context into an HttpClient request of the mesh's, and marks the
+    /// request for the innermost handler; call <see cref="Sent"/> once the send has returned its task.
+    /// </summary>
+    public static void Write(Activity span, HttpRequestMessage request)
+    {
+        DistributedContextPropagator.Current.Inject(span, request, SetHeader);
+        t_written = request;
+    }
+
+    /// <summary>Clears the mark <see cref="Write"/> left.</summary>
+    public static void Sent() => t_written = null;
+
+    /// <summary>
+    /// In the innermost handler, before HttpClient's own: puts a gRPC attempt's span on the wire, or, when the
+    /// current activity is a mesh span that the mesh should propagate itself, that span; and hides the current
+    /// activity from HttpClient when the request carries the mesh's context. Returns the activity it hid (to hand
+    /// to <see cref="Restore"/> as soon as the send has started), or <see langword="null"/>.
     /// </summary>
     public static Activity? TakeOver(HttpRequestMessage request)
     {
+        if (MeshCallContext.Current is { } attempt)
+        {
+            // A gRPC attempt of the mesh's interceptor, whose later calls may now leave their spans to this handler.
+            attempt.Interceptor?.OnTraceHandler();
+            if (attempt.Span is { } attemptSpan)
+            {
+                // Its span is not current (see SpanStaysCurrent): it travels with the attempt.
+                DistributedContextPropagator.Current.Inject(attemptSpan, request, SetHeader);
+                return Hide();
+            }
+        }
+
+        if (ReferenceEquals(t_written, request))
+        {
+            // An HttpClient request the mesh handler already wrote its context into.
+            t_written = null;
+            return Hide();
+        }
+
         var current = Activity.Current;
         if (current is null || !PropagationEnabled)
         {
             return null;
         }
 
+        // A mesh span that stayed current (someone recorded HttpClient's or gRPC's spans when the call began).
         // Activities made without a source nobody listens to are invisible to every trace backend: grpc-dotnet
         // starts one per call ("Grpc.Net.Client.GrpcOut") whenever there is a current activity. Their parent is
         // the one that counts.
@@ -51,8 +128,7 @@ internal static class MeshTraceContext
             span = span.Parent;
         }
 
-        if (span is null || !ReferenceEquals(span.Source, MeshMetrics.ActivitySource)
-            || HttpClientSource.HasListeners() || s_httpClientListener?.IsEnabled() == true)
+        if (span is null || !ReferenceEquals(span.Source, MeshMetrics.ActivitySource) || HttpClientObserved)
         {
             return null;
         }
@@ -69,6 +145,21 @@ internal static class MeshTraceContext
         {
             Activity.Current = hidden;
         }
+    }
+
+    // HttpClient's diagnostics handler would start an activity nobody records under any current one, and its
+    // headers would not be sent (the request has the mesh's): keep it from seeing one, unless HttpClient's own
+    // spans are recorded after all.
+    private static Activity? Hide()
+    {
+        var current = Activity.Current;
+        if (current is null || HttpClientObserved)
+        {
+            return null;
+        }
+
+        Activity.Current = null;
+        return current;
     }
 
     // Each attempt has its own span: a retry replaces what an earlier attempt of the same request wrote.
@@ -90,14 +181,18 @@ internal static class MeshTraceContext
         return !(string.Equals(variable, "false", StringComparison.OrdinalIgnoreCase) || variable == "0");
     }
 
-    /// <summary>Finds HttpClient's diagnostic listener once it exists, to ask whether anyone subscribes to it.</summary>
-    private sealed class HttpClientListenerWatch : IObserver<DiagnosticListener>
+    /// <summary>Finds HttpClient's and grpc-dotnet's diagnostic listeners once they exist, to ask whether anyone subscribes to them.</summary>
+    private sealed class ListenerWatch : IObserver<DiagnosticListener>
     {
         public void OnNext(DiagnosticListener value)
         {
             if (value.Name == "HttpHandlerDiagnosticListener")
             {
                 Volatile.Write(ref s_httpClientListener, value);
+            }
+            else if (value.Name == "Grpc.Net.Client")
+            {
+                Volatile.Write(ref s_grpcClientListener, value);
             }
         }
 
@@ -112,8 +207,9 @@ internal static class MeshTraceContext
 }
 
 /// <summary>
-/// Innermost handler of every client from the client factory, just above the primary handler: the place where
-/// <see cref="MeshTraceContext"/> writes the mesh span's context, after all other handlers have run under it.
+/// Innermost handler of every client from the client factory, of the mesh's gRPC channels and of its TLS
+/// transport, just above the primary handler: where <see cref="MeshTraceContext"/> puts gRPC attempts' spans on
+/// the wire and keeps activities nobody records from HttpClient, after all other handlers have run.
 /// </summary>
 internal sealed class MeshTraceContextHandler(HttpMessageHandler inner) : DelegatingHandler(inner)
 {
