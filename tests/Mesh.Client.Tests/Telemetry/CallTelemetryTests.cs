@@ -354,6 +354,85 @@ public sealed class CallTelemetryTests
     }
 
     [Fact]
+    public async Task HttpClient_TraceNotSampled_NoSpanStartedAndTheCallersContextOrAnUnsampledTraceOnTheWire()
+    {
+        await using var backends = await Backends.StartAsync(1, "traced");
+        await using var host = await MeshHost.StartAsync(MeshJson.WithServices($$"""
+            "traced-unsampled": { "Protocol": "Http2", "Endpoints": {{backends.EndpointsJson(0)}} }
+            """));
+        var client = host.Services.GetRequiredService<IHttpClientFactory>().CreateClient();
+        var spans = new SpanSink();
+        using var tracer = Sdk.CreateTracerProviderBuilder().AddMeshInstrumentation().SetSampler(new AlwaysOffSampler()).AddInMemoryExporter(spans).Build();
+
+        // An application span of another listener's (recorded) around the call: the samplers only ask the mesh to
+        // propagate, so the request carries the application span's context, as it would without the mesh.
+        using var appListener = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name == "test-app",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+        };
+        ActivitySource.AddActivityListener(appListener);
+        using var appSource = new ActivitySource("test-app");
+        using var current = new CurrentActivities();
+        string underApp;
+        string appId;
+        using (var app = appSource.StartActivity("request")!)
+        {
+            app.AddBaggage("tenant", "acme");
+            current.TraceId = app.TraceId;
+            appId = app.Id!;
+            underApp = await client.GetStringAsync("http://traced-unsampled/trace");
+        }
+
+        Assert.Equal(appId, underApp.Split('|')[0]);
+        Assert.Contains("tenant=acme", underApp.Split('|')[1].Replace(" ", "", StringComparison.Ordinal));
+        Assert.Equal(["request"], current.OperationNames());
+
+        // No current activity: the request carries a trace of its own, marked not sampled.
+        var alone = (await client.GetStringAsync("http://traced-unsampled/trace")).Split('|')[0].Split('-');
+        Assert.Equal(4, alone.Length);
+        Assert.Equal("00", alone[0]);
+        Assert.Matches("^[0-9a-f]{32}$", alone[1]);
+        Assert.NotEqual(new string('0', 32), alone[1]);
+        Assert.Matches("^[0-9a-f]{16}$", alone[2]);
+        Assert.Equal("00", alone[3]);
+
+        tracer!.ForceFlush();
+        Assert.Empty(spans.Snapshot());
+    }
+
+    [Fact]
+    public async Task Grpc_TraceNotSampled_TheCallersContextOnTheWire()
+    {
+        await using var backends = await Backends.StartAsync(1, "traced");
+        await using var host = await MeshHost.StartAsync(MeshJson.WithServices($$"""
+            "traced-grpc-unsampled": { "Protocol": "Http2", "Endpoints": {{backends.EndpointsJson(0)}} }
+            """), services => services.AddGrpcClient<Echo.EchoClient>(o => o.Address = new Uri("xds:///traced-grpc-unsampled")));
+        var client = host.Services.GetRequiredService<Echo.EchoClient>();
+        await client.HelloAsync(new HelloRequest { Name = "warm" });
+        using var tracer = Sdk.CreateTracerProviderBuilder().AddMeshInstrumentation().SetSampler(new AlwaysOffSampler()).Build();
+        using var appListener = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name == "test-app-grpc",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+        };
+        ActivitySource.AddActivityListener(appListener);
+        using var appSource = new ActivitySource("test-app-grpc");
+        using var current = new CurrentActivities();
+        string reply;
+        string appId;
+        using (var app = appSource.StartActivity("request")!)
+        {
+            current.TraceId = app.TraceId;
+            appId = app.Id!;
+            reply = (await client.HelloAsync(new HelloRequest { Name = EchoBackend.TraceName })).Message;
+        }
+
+        Assert.Equal(appId, reply.Split('|')[0]);
+        Assert.Equal(["request"], current.OperationNames());
+    }
+
+    [Fact]
     public async Task HttpClient_HedgedCall_FirstAttemptGetsItsSpanWhileRunningAndEndsItWhenOvertaken()
     {
         await using var backends = await Backends.StartAsync(2, "traced");

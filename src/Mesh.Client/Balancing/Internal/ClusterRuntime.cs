@@ -35,6 +35,24 @@ internal sealed class ClusterRuntime
 
     public MeshCluster Config { get; }
 
+    // The attempt count of the service whose requests last came here (most clusters serve one).
+    private ServiceAttempts? _httpAttempts;
+
+    /// <summary>The count of HttpClient attempts of <paramref name="service"/> to this cluster.</summary>
+    public Telemetry.Internal.AttemptCount HttpAttempts(Telemetry.Internal.MeshMetrics metrics, string service)
+    {
+        if (Volatile.Read(ref _httpAttempts) is { } last && ReferenceEquals(last.Service, service))
+        {
+            return last.Count;
+        }
+
+        var count = metrics.HttpAttempts(service, Name);
+        Volatile.Write(ref _httpAttempts, new ServiceAttempts(service, count));
+        return count;
+    }
+
+    private sealed record ServiceAttempts(string Service, Telemetry.Internal.AttemptCount Count);
+
     /// <summary>How connections to the endpoints make their TLS handshake; <see langword="null"/> for plaintext.</summary>
     public Security.Internal.ClusterTlsConnector? Tls { get; init; }
 

@@ -32,10 +32,10 @@ internal sealed class MeshCallAttempt
     public bool Committed { get; set; }
 
     /// <summary>
-    /// The mesh span that carries the attempt, when the mesh writes its context into the request itself (it is not
-    /// the current activity then: see <see cref="Telemetry.Internal.MeshTraceContext"/>).
+    /// The trace context the attempt's request carries, when the mesh writes it itself (the mesh span is not the
+    /// current activity then: see <see cref="Telemetry.Internal.MeshTraceContext"/>).
     /// </summary>
-    public System.Diagnostics.Activity? Span { get; set; }
+    public Telemetry.Internal.WireContext Wire { get; set; }
 
     /// <summary>The interceptor that started the attempt, told when the channel's requests pass the mesh's innermost handler.</summary>
     public MeshGrpcInterceptor? Interceptor { get; init; }

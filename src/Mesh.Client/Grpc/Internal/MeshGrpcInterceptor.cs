@@ -39,8 +39,24 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
     // current and HttpClient propagates them.
     private volatile bool _traceHandlerSeen;
 
-    private GrpcCallTelemetry? StartTelemetry(IMethod method, CallPlan plan) =>
-        GrpcCallTelemetry.StartIfObserved(_runtime.Metrics, method, _targetUri, plan.Route.Name, spanStaysCurrent: !_traceHandlerSeen);
+    // Each method's names and attempt count on this channel, found by the method object's identity.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<IMethod, GrpcMethodTelemetry> _methods = new(ReferenceEqualityComparer.Instance);
+
+    private GrpcCallTelemetry? StartTelemetry(IMethod method, CallPlan plan)
+    {
+        var metrics = _runtime.Metrics;
+        if (!GrpcCallTelemetry.IsObserved(metrics))
+        {
+            return null;
+        }
+
+        if (!_methods.TryGetValue(method, out var names))
+        {
+            names = _methods.GetOrAdd(method, static (m, owner) => new GrpcMethodTelemetry(m, owner._runtime.Metrics, owner._targetUri), this);
+        }
+
+        return GrpcCallTelemetry.Start(metrics, names, _targetUri, plan.Route.Name, spanStaysCurrent: !_traceHandlerSeen);
+    }
 
     /// <summary>Called from the mesh's innermost handler for a request of this channel's calls.</summary>
     public void OnTraceHandler()
@@ -115,7 +131,7 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
         }
 
         return new AsyncClientStreamingCall<TRequest, TResponse>(
-            call.RequestStream, ObserveAsync(call.ResponseAsync, telemetry, observed!, attempt), call.ResponseHeadersAsync, call.GetStatus, call.GetTrailers, call.Dispose);
+            call.RequestStream, ObserveAsync(call.ResponseAsync, telemetry, observed, attempt), call.ResponseHeadersAsync, call.GetStatus, call.GetTrailers, call.Dispose);
     }
 
     public override AsyncDuplexStreamingCall<TRequest, TResponse> AsyncDuplexStreamingCall<TRequest, TResponse>(
@@ -133,7 +149,7 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
             return call;
         }
 
-        var reader = new ObservedReader<TResponse>(call.ResponseStream, telemetry, observed!, attempt);
+        var reader = new ObservedReader<TResponse>(call.ResponseStream, telemetry, observed, attempt);
         return new AsyncDuplexStreamingCall<TRequest, TResponse>(call.RequestStream, reader, call.ResponseHeadersAsync, call.GetStatus, call.GetTrailers, () =>
         {
             call.Dispose();
@@ -218,14 +234,19 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
     private static AmbientActivity EnterAttempt(MeshCallAttempt attempt, GrpcCallTelemetry? telemetry, GrpcAttemptTelemetry? observed, System.Diagnostics.Activity? previous)
     {
         MeshCallContext.Current = attempt;
-        var span = observed?.Activity ?? telemetry?.Activity;
-        if (span is null)
+        if (telemetry is null)
         {
             return default;
         }
 
-        if (telemetry!.SpanIsCurrent)
+        if (telemetry.SpanIsCurrent)
         {
+            var span = observed?.Activity ?? telemetry.Activity;
+            if (span is null)
+            {
+                return default;
+            }
+
             if (!ReferenceEquals(System.Diagnostics.Activity.Current, span))
             {
                 System.Diagnostics.Activity.Current = span;
@@ -234,8 +255,8 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
             return new AmbientActivity(true, previous);
         }
 
-        attempt.Span = span;
-        if (previous is null)
+        attempt.Wire = observed?.Activity is { } attemptSpan ? new WireContext(attemptSpan, null) : telemetry.Wire;
+        if (attempt.Wire.IsEmpty || previous is null)
         {
             return default;
         }
@@ -266,26 +287,26 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
     /// <summary>The current activity to put back after an attempt was started, if <see cref="Changed"/>.</summary>
     private readonly record struct AmbientActivity(bool Changed, System.Diagnostics.Activity? Previous);
 
-    private static async Task<TResponse> ObserveAsync<TResponse>(Task<TResponse> response, GrpcCallTelemetry telemetry, GrpcAttemptTelemetry attempt, MeshCallAttempt meshAttempt)
+    private static async Task<TResponse> ObserveAsync<TResponse>(Task<TResponse> response, GrpcCallTelemetry telemetry, GrpcAttemptTelemetry? attempt, MeshCallAttempt meshAttempt)
     {
         try
         {
             var result = await response.ConfigureAwait(false);
-            attempt.Received(result);
-            attempt.Complete(meshAttempt, StatusCode.OK, null);
+            attempt?.Received(result);
+            attempt?.Complete(meshAttempt, StatusCode.OK, null);
             telemetry.Complete(StatusCode.OK, null);
             return result;
         }
         catch (RpcException ex)
         {
-            attempt.Complete(meshAttempt, ex.StatusCode, ex.Status.Detail);
+            attempt?.Complete(meshAttempt, ex.StatusCode, ex.Status.Detail);
             telemetry.Complete(ex);
             throw;
         }
     }
 
     /// <summary>A response stream that ends its call's telemetry when it ends.</summary>
-    private sealed class ObservedReader<T>(IAsyncStreamReader<T> inner, GrpcCallTelemetry telemetry, GrpcAttemptTelemetry attempt, MeshCallAttempt meshAttempt) : IAsyncStreamReader<T>
+    private sealed class ObservedReader<T>(IAsyncStreamReader<T> inner, GrpcCallTelemetry telemetry, GrpcAttemptTelemetry? attempt, MeshCallAttempt meshAttempt) : IAsyncStreamReader<T>
     {
         public T Current => inner.Current;
 
@@ -296,7 +317,7 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
                 var moved = await inner.MoveNext(cancellationToken).ConfigureAwait(false);
                 if (moved)
                 {
-                    attempt.Received(inner.Current);
+                    attempt?.Received(inner.Current);
                 }
                 else
                 {
@@ -314,7 +335,7 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
 
         public void Complete(StatusCode code, string? detail)
         {
-            attempt.Complete(meshAttempt, code, detail);
+            attempt?.Complete(meshAttempt, code, detail);
             telemetry.Complete(code, detail);
         }
     }

@@ -123,7 +123,7 @@ internal sealed partial class MeshHttpHandler : DelegatingHandler
     {
         // Started inside this async method, so that the span is the current activity of this request only;
         // one frame for both cases, so that an unobserved request pays nothing for telemetry.
-        var telemetry = observed ? HttpCallTelemetry.Start(_runtime.Metrics, request, service.Name) : null;
+        var telemetry = observed ? HttpCallTelemetry.Start(_runtime.Metrics, request, service) : null;
         HttpResponseMessage? result = null;
         try
         {
@@ -359,21 +359,21 @@ internal sealed partial class MeshHttpHandler : DelegatingHandler
                     }
 
                     Log.Picked(handler._logger, service.Name, cluster.Name, endpoint.Address);
-                    attempt?.SetEndpoint(endpoint);
+                    attempt?.SetEndpoint(endpoint, cluster);
                     endpoint.OnStart();
                     HttpResponseMessage? response = null;
                     Exception? failure = null;
                     try
                     {
-                        // The span that carries the request: the attempt's, or the call's for a first attempt.
-                        var span = attempt?.Activity ?? telemetry?.Activity;
-                        var written = span is not null && !telemetry!.SpanIsCurrent;
+                        // What carries the request: the attempt's span, or the call's (or what stands for it) for a first attempt.
+                        var wire = attempt?.Activity is { } attemptSpan ? new WireContext(attemptSpan, null) : telemetry?.Wire ?? default;
+                        var written = !wire.IsEmpty && !telemetry!.SpanIsCurrent;
                         Task<HttpResponseMessage> sending;
                         try
                         {
                             if (written)
                             {
-                                MeshTraceContext.Write(span!, message);
+                                MeshTraceContext.Write(wire, message);
                             }
 
                             // TLS clusters: the mesh's own transport makes and pools the connections (see MeshTlsHttpTransport).

@@ -38,6 +38,16 @@ internal sealed class ServiceRouteTable
 
     public string Name => Config.Name;
 
+    private System.Collections.Concurrent.ConcurrentDictionary<HttpMethod, (string Call, string Attempt)>? _spanNames;
+
+    /// <summary>The names of the spans of an HttpClient call to this service (<c>GET catalog</c>, <c>Attempt GET catalog</c>), made once per method.</summary>
+    public (string Call, string Attempt) SpanNames(HttpMethod method)
+    {
+        var names = _spanNames ?? Interlocked.CompareExchange(ref _spanNames, new(), null) ?? _spanNames!;
+        return names.TryGetValue(method, out var found) ? found
+            : names.GetOrAdd(method, static (m, service) => ($"{m.Method} {service}", $"Attempt {m.Method} {service}"), Name);
+    }
+
     public CompiledRoute[] Routes { get; }
 
     public CompiledRoute? Match(ReadOnlySpan<char> path, HttpRequestMessage request)

@@ -17,17 +17,30 @@ namespace Mesh.Client.Telemetry.Internal;
 /// </remarks>
 internal abstract class AttemptSpan : IDisposable
 {
-    private readonly long _start = Stopwatch.GetTimestamp();
+    private readonly long _start;
+    private readonly bool _timed;
     private long _end;
     private bool _ended;
     private Activity? _activity;
 
-    protected AttemptSpan(int number) => Number = number;
+    /// <summary>
+    /// An attempt; <paramref name="timed"/>: its start and end are read (its call has a span, which may give this
+    /// attempt one, or its duration is measured).
+    /// </summary>
+    protected AttemptSpan(int number, bool timed)
+    {
+        Number = number;
+        _timed = timed;
+        _start = timed ? Stopwatch.GetTimestamp() : 0;
+    }
 
     /// <summary>1 for the first attempt.</summary>
     public int Number { get; }
 
-    /// <summary>When the attempt began (a <see cref="Stopwatch"/> timestamp).</summary>
+    /// <summary>Whether the attempt's start and end are read.</summary>
+    protected bool Timed => _timed;
+
+    /// <summary>When the attempt began (a <see cref="Stopwatch"/> timestamp), if <see cref="Timed"/>.</summary>
     protected long Start => _start;
 
     /// <summary>When the attempt ended (a <see cref="Stopwatch"/> timestamp), once it has.</summary>
@@ -115,6 +128,13 @@ internal abstract class AttemptSpan : IDisposable
     /// <summary>Ends the attempt: its span, if it has one, gets the attempt's endpoint and outcome and ends.</summary>
     protected void End()
     {
+        if (!_timed)
+        {
+            // No span can be made for it (its call has none), and its duration is not measured.
+            _ended = true;
+            return;
+        }
+
         lock (this)
         {
             if (_ended)

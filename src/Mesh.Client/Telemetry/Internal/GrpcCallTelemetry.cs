@@ -13,25 +13,29 @@ namespace Mesh.Client.Telemetry.Internal;
 /// </summary>
 internal sealed class GrpcCallTelemetry : IDisposable
 {
-    // Per method, made once: A66's grpc.method and A72's span names.
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string Method, string Sent, string Attempt)> Names = new(StringComparer.Ordinal);
-
     private readonly MeshMetrics _metrics;
     private readonly long _start;
+    private readonly bool _timed;
+    private readonly bool _attemptsObserved;
     private int _attempts;
     private int _completed;
     private GrpcAttemptTelemetry? _first;
 
-    private GrpcCallTelemetry(MeshMetrics metrics, IMethod method, string target, string? route, bool spanStaysCurrent)
+    private GrpcCallTelemetry(MeshMetrics metrics, GrpcMethodTelemetry method, string target, string? route, bool spanStaysCurrent)
     {
         _metrics = metrics;
-        (Method, SentName, AttemptName) = Names.GetOrAdd(method.FullName, static (_, m) => (
-            m.ServiceName + "/" + m.Name, "Sent." + m.ServiceName + "." + m.Name, "Attempt." + m.ServiceName + "." + m.Name), method);
+        MethodTelemetry = method;
+        (Method, SentName, AttemptName) = (method.Method, method.SentName, method.AttemptName);
         Target = target;
         Route = route;
-        _start = Stopwatch.GetTimestamp();
         SpanIsCurrent = spanStaysCurrent || MeshTraceContext.SpanStaysCurrent(grpc: true);
-        Activity = MeshTraceContext.StartSpan(SentName, _start, SpanIsCurrent);
+        Activity = MeshTraceContext.StartSpan(SentName, SpanIsCurrent, metrics.GrpcCallDuration.Enabled, out _start, out var wire);
+        Wire = wire;
+        _timed = _start != 0;
+
+        // A call with neither a span nor attempt metrics needs no attempt telemetry (its span alone says what it carries).
+        _attemptsObserved = Activity is not null || metrics.GrpcAttemptStarted.Enabled || metrics.GrpcAttemptDuration.Enabled
+            || metrics.GrpcAttemptSentSize.Enabled || metrics.GrpcAttemptReceivedSize.Enabled || metrics.Retries.Enabled;
         if (Activity is { IsAllDataRequested: true } activity)
         {
             activity.AddTag("rpc.system", "grpc");
@@ -46,6 +50,9 @@ internal sealed class GrpcCallTelemetry : IDisposable
 
     public Activity? Activity { get; }
 
+    /// <summary>What the call's first attempt carries to the wire when the mesh writes it (see <see cref="MeshTraceContext.StartSpan"/>).</summary>
+    public WireContext Wire { get; }
+
     /// <summary>
     /// Whether the call's spans are the current activity while the channel sends the call (grpc-dotnet's or
     /// HttpClient's own spans are recorded); otherwise each attempt carries its span to the mesh's innermost
@@ -54,6 +61,9 @@ internal sealed class GrpcCallTelemetry : IDisposable
     public bool SpanIsCurrent { get; }
 
     public MeshMetrics Metrics => _metrics;
+
+    /// <summary>What the call's method has for telemetry: names and the count of attempts.</summary>
+    public GrpcMethodTelemetry MethodTelemetry { get; }
 
     /// <summary><c>package.Service/Method</c>, A66's <c>grpc.method</c>.</summary>
     public string Method { get; }
@@ -70,12 +80,17 @@ internal sealed class GrpcCallTelemetry : IDisposable
     public static bool IsObserved(MeshMetrics metrics) =>
         MeshMetrics.ActivitySource.HasListeners() || metrics.GrpcCallDuration.Enabled || metrics.GrpcAttemptStarted.Enabled || metrics.GrpcAttemptDuration.Enabled;
 
-    /// <summary>The telemetry of a call, if anyone listens; <paramref name="spanStaysCurrent"/>: the channel needs its spans current to propagate them.</summary>
-    public static GrpcCallTelemetry? StartIfObserved(MeshMetrics metrics, IMethod method, string target, string? route, bool spanStaysCurrent) =>
-        IsObserved(metrics) ? new GrpcCallTelemetry(metrics, method, target, route, spanStaysCurrent) : null;
+    /// <summary>The telemetry of an observed call (see <see cref="IsObserved"/>); <paramref name="spanStaysCurrent"/>: the channel needs its spans current to propagate them.</summary>
+    public static GrpcCallTelemetry Start(MeshMetrics metrics, GrpcMethodTelemetry method, string target, string? route, bool spanStaysCurrent) =>
+        new(metrics, method, target, route, spanStaysCurrent);
 
-    public GrpcAttemptTelemetry StartAttempt(object? request)
+    public GrpcAttemptTelemetry? StartAttempt(object? request)
     {
+        if (!_attemptsObserved)
+        {
+            return null;
+        }
+
         var number = Interlocked.Increment(ref _attempts);
         var attempt = new GrpcAttemptTelemetry(this, number, request, AttemptSpan.BeginsWithSpan(number, Activity, _first, AttemptName));
         if (number == 1)
@@ -90,6 +105,12 @@ internal sealed class GrpcCallTelemetry : IDisposable
     public void Complete(StatusCode code, string? detail)
     {
         if (Interlocked.Exchange(ref _completed, 1) != 0)
+        {
+            return;
+        }
+
+        var recordDuration = _timed && _metrics.GrpcCallDuration.Enabled;
+        if (Activity is null && !recordDuration)
         {
             return;
         }
@@ -118,7 +139,7 @@ internal sealed class GrpcCallTelemetry : IDisposable
             activity.Dispose();
         }
 
-        if (_metrics.GrpcCallDuration.Enabled)
+        if (recordDuration)
         {
             _metrics.GrpcCallDuration.Record(MeshMetrics.Seconds(_start, end), new("grpc.method", Method), new("grpc.target", Target), new("grpc.status", StatusName(code)));
         }
@@ -169,10 +190,10 @@ internal sealed class GrpcAttemptTelemetry : AttemptSpan
     private string? _detail;
 
     public GrpcAttemptTelemetry(GrpcCallTelemetry call, int number, object? request, bool span)
-        : base(number)
+        : base(number, timed: call.Activity is not null || call.Metrics.GrpcAttemptDuration.Enabled)
     {
         _call = call;
-        _sent = GrpcCallTelemetry.SizeOf(request);
+        _sent = call.Metrics.GrpcAttemptSentSize.Enabled ? GrpcCallTelemetry.SizeOf(request) : -1;
         if (span)
         {
             StartSpan(call.AttemptName, call.Activity!, call.SpanIsCurrent);
@@ -180,7 +201,7 @@ internal sealed class GrpcAttemptTelemetry : AttemptSpan
 
         if (call.Metrics.GrpcAttemptStarted.Enabled)
         {
-            call.Metrics.GrpcAttemptStarted.Add(1, new("grpc.method", call.Method), new("grpc.target", call.Target));
+            call.MethodTelemetry.Attempts.Increment();
         }
 
         if (number > 1 && call.Metrics.Retries.Enabled)
@@ -192,6 +213,11 @@ internal sealed class GrpcAttemptTelemetry : AttemptSpan
     /// <summary>Counts a message received (its serialized size, when it is a protobuf message).</summary>
     public void Received(object? message)
     {
+        if (!_call.Metrics.GrpcAttemptReceivedSize.Enabled)
+        {
+            return;
+        }
+
         var size = GrpcCallTelemetry.SizeOf(message);
         if (size >= 0)
         {
@@ -216,7 +242,7 @@ internal sealed class GrpcAttemptTelemetry : AttemptSpan
 
         var metrics = _call.Metrics;
         var status = GrpcCallTelemetry.StatusName(code);
-        if (metrics.GrpcAttemptDuration.Enabled)
+        if (Timed && metrics.GrpcAttemptDuration.Enabled)
         {
             metrics.GrpcAttemptDuration.Record(MeshMetrics.Seconds(Start, EndTimestamp), new("grpc.method", _call.Method), new("grpc.target", _call.Target), new("grpc.status", status), new("grpc.lb.locality", endpoint?.LocalityLabel));
         }
@@ -244,4 +270,19 @@ internal sealed class GrpcAttemptTelemetry : AttemptSpan
             activity.SetStatus(ActivityStatusCode.Error, _detail);
         }
     }
+}
+
+/// <summary>
+/// One method's telemetry on one channel, made once: A66's <c>grpc.method</c>, A72's span names, and the count of
+/// its attempts (<c>grpc.client.attempt.started</c>).
+/// </summary>
+internal sealed class GrpcMethodTelemetry(IMethod method, MeshMetrics metrics, string target)
+{
+    public string Method { get; } = method.ServiceName + "/" + method.Name;
+
+    public string SentName { get; } = "Sent." + method.ServiceName + "." + method.Name;
+
+    public string AttemptName { get; } = "Attempt." + method.ServiceName + "." + method.Name;
+
+    public AttemptCount Attempts { get; } = metrics.GrpcAttempts(method.ServiceName + "/" + method.Name, target);
 }

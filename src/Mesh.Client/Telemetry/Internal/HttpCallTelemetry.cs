@@ -10,34 +10,40 @@ namespace Mesh.Client.Telemetry.Internal;
 /// </summary>
 internal sealed class HttpCallTelemetry : IDisposable
 {
-    // Span names per method and service, made once: "GET catalog", "Attempt GET catalog".
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Method, string Service), (string Call, string Attempt)> SpanNames = new();
-
     private readonly MeshMetrics _metrics;
     private readonly string _method;
     private readonly string _service;
     private readonly long _start;
+    private readonly bool _timed;
+    private readonly bool _attemptsObserved;
     private string? _route;
     private int _attempts;
     private HttpAttemptTelemetry? _first;
 
-    private HttpCallTelemetry(MeshMetrics metrics, HttpRequestMessage request, string service)
+    private HttpCallTelemetry(MeshMetrics metrics, HttpRequestMessage request, Routing.Internal.ServiceRouteTable service)
     {
         _metrics = metrics;
         _method = request.Method.Method;
-        _service = service;
-        _start = Stopwatch.GetTimestamp();
-        Names = SpanNames.GetOrAdd((_method, service), static key => ($"{key.Method} {key.Service}", $"Attempt {key.Method} {key.Service}"));
+        _service = service.Name;
+        Names = service.SpanNames(request.Method);
         SpanIsCurrent = MeshTraceContext.SpanStaysCurrent(grpc: false);
-        Activity = MeshTraceContext.StartSpan(Names.Call, _start, SpanIsCurrent);
+        Activity = MeshTraceContext.StartSpan(Names.Call, SpanIsCurrent, metrics.HttpCallDuration.Enabled, out _start, out var wire);
+        Wire = wire;
+        _timed = _start != 0;
+
+        // A call with neither a span nor attempt metrics needs no attempt telemetry (its span alone says what it carries).
+        _attemptsObserved = Activity is not null || metrics.HttpAttemptStarted.Enabled || metrics.HttpAttemptDuration.Enabled;
         if (Activity is { IsAllDataRequested: true } activity)
         {
-            activity.AddTag("mesh.service", service);
+            activity.AddTag("mesh.service", _service);
             activity.AddTag("http.request.method", _method);
         }
     }
 
     public Activity? Activity { get; }
+
+    /// <summary>What the call's first attempt carries to the wire when the mesh writes it (see <see cref="MeshTraceContext.StartSpan"/>).</summary>
+    public WireContext Wire { get; }
 
     /// <summary>
     /// Whether the call's spans are the current activity while the request is sent (HttpClient's own spans are
@@ -59,7 +65,7 @@ internal sealed class HttpCallTelemetry : IDisposable
     public static bool IsObserved(MeshMetrics metrics) =>
         MeshMetrics.ActivitySource.HasListeners() || metrics.HttpCallDuration.Enabled || metrics.HttpAttemptStarted.Enabled || metrics.HttpAttemptDuration.Enabled;
 
-    public static HttpCallTelemetry Start(MeshMetrics metrics, HttpRequestMessage request, string service) => new(metrics, request, service);
+    public static HttpCallTelemetry Start(MeshMetrics metrics, HttpRequestMessage request, Routing.Internal.ServiceRouteTable service) => new(metrics, request, service);
 
     public void SetRoute(string? route)
     {
@@ -70,8 +76,13 @@ internal sealed class HttpCallTelemetry : IDisposable
         }
     }
 
-    public HttpAttemptTelemetry StartAttempt(int number)
+    public HttpAttemptTelemetry? StartAttempt(int number)
     {
+        if (!_attemptsObserved)
+        {
+            return null;
+        }
+
         var count = Interlocked.Increment(ref _attempts);
         var attempt = new HttpAttemptTelemetry(this, number, AttemptSpan.BeginsWithSpan(count, Activity, _first, Names.Attempt));
         if (count == 1)
@@ -92,6 +103,12 @@ internal sealed class HttpCallTelemetry : IDisposable
     /// <summary>Ends the call with its final response or failure.</summary>
     public void Complete(HttpResponseMessage? response, Exception? failure)
     {
+        var recordDuration = _timed && _metrics.HttpCallDuration.Enabled;
+        if (Activity is null && !recordDuration)
+        {
+            return;
+        }
+
         var end = Stopwatch.GetTimestamp();
         var status = response is null ? 0 : (int)response.StatusCode;
         var errorType = ErrorType(response, failure);
@@ -118,7 +135,7 @@ internal sealed class HttpCallTelemetry : IDisposable
             }
         }
 
-        if (_metrics.HttpCallDuration.Enabled)
+        if (recordDuration)
         {
             var tags = new TagList
             {
@@ -161,7 +178,7 @@ internal sealed class HttpAttemptTelemetry : AttemptSpan
     private string? _errorMessage;
 
     public HttpAttemptTelemetry(HttpCallTelemetry call, int number, bool span)
-        : base(number)
+        : base(number, timed: call.Activity is not null || call.Metrics.HttpAttemptDuration.Enabled)
     {
         _call = call;
         if (span)
@@ -170,12 +187,12 @@ internal sealed class HttpAttemptTelemetry : AttemptSpan
         }
     }
 
-    public void SetEndpoint(EndpointState endpoint)
+    public void SetEndpoint(EndpointState endpoint, ClusterRuntime cluster)
     {
         Endpoint = endpoint;
         if (_call.Metrics.HttpAttemptStarted.Enabled)
         {
-            _call.Metrics.HttpAttemptStarted.Add(1, new("mesh.service", _call.Service), new("mesh.cluster", endpoint.ClusterName));
+            cluster.HttpAttempts(_call.Metrics, _call.Service).Increment();
         }
     }
 
@@ -195,7 +212,7 @@ internal sealed class HttpAttemptTelemetry : AttemptSpan
         _errorType = errorType;
         _errorMessage = failure?.Message;
         End();
-        if (_call.Metrics.HttpAttemptDuration.Enabled)
+        if (Timed && _call.Metrics.HttpAttemptDuration.Enabled)
         {
             var tags = new TagList
             {

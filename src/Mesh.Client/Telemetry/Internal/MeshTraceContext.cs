@@ -35,6 +35,8 @@ internal static class MeshTraceContext
     // HttpClient's switch for its diagnostics handler; when off, nobody propagates, and neither does the mesh.
     private static readonly bool PropagationEnabled = ReadPropagationSwitch();
 
+    private static readonly DistributedContextPropagator W3C = DistributedContextPropagator.CreateW3CPropagator();
+
     private static DiagnosticListener? s_httpClientListener;
     private static DiagnosticListener? s_grpcClientListener;
 
@@ -57,28 +59,101 @@ internal static class MeshTraceContext
         !PropagationEnabled || HttpClientObserved || (grpc && (GrpcClientSource.HasListeners() || s_grpcClientListener?.IsEnabled() == true));
 
     /// <summary>
-    /// Starts <paramref name="name"/> on the mesh's source as of <paramref name="start"/> (a <see cref="Stopwatch"/>
-    /// timestamp); unless it should stay current, the current activity is left as it was.
+    /// Starts a call's span, <paramref name="name"/> on the mesh's source, and says in <paramref name="wire"/> what
+    /// the call's requests carry; <paramref name="start"/> is the call's start (a <see cref="Stopwatch"/>
+    /// timestamp), taken when a span starts or when <paramref name="timed"/> (the call's metrics need it), else 0.
     /// </summary>
-    public static Activity? StartSpan(string name, long start, bool staysCurrent)
+    /// <remarks>
+    /// When the span should stay current (<see cref="SpanStaysCurrent"/>) it is started as any activity is, and
+    /// HttpClient propagates it (<paramref name="wire"/> is empty). Otherwise the current activity is left as it was,
+    /// and when the samplers want the span recorded it is started and carried to the wire by the mesh. When they
+    /// only ask for the trace to be propagated (a trace not sampled: <see cref="ActivitySamplingResult.PropagationData"/>),
+    /// or want no span at all, none is started, since nobody would ever see it: the requests carry the caller's
+    /// current activity's context, as they would without the mesh, or, for a call with none, the unsampled trace the
+    /// samplers began (with the W3C propagator; any other propagator gets an unrecorded span started to propagate).
+    /// </remarks>
+    public static Activity? StartSpan(string name, bool staysCurrent, bool timed, out long start, out WireContext wire)
     {
+        wire = default;
         var previous = Activity.Current;
-        var span = MeshMetrics.ActivitySource.StartActivity(name, ActivityKind.Internal, parentContext: default, startTime: SpanClock.At(start));
-        if (span is not null && !staysCurrent)
+
+        // Created, not started: the samplers have decided, and nothing else has happened yet.
+        var span = MeshMetrics.ActivitySource.CreateActivity(name, ActivityKind.Internal);
+        if (span is null || (!staysCurrent && !span.IsAllDataRequested))
+        {
+            start = timed ? Stopwatch.GetTimestamp() : 0;
+            if (staysCurrent)
+            {
+                return null;
+            }
+
+            if (previous is not null)
+            {
+                // No span (nobody listens to the mesh's, or its samplers dropped it: the OpenTelemetry SDK asks for
+                // none under a local parent), or one only to propagate: the caller's context goes on the wire, as
+                // HttpClient would send it, without the activity HttpClient would start to carry it.
+                wire = new WireContext(previous, null);
+                return null;
+            }
+
+            if (span is null)
+            {
+                return null;
+            }
+
+            if (ReferenceEquals(DistributedContextPropagator.Current, W3C))
+            {
+                wire = new WireContext(null, TraceParent(span.TraceId), span.TraceStateString);
+                return null;
+            }
+        }
+
+        start = Stopwatch.GetTimestamp();
+        span.SetStartTime(SpanClock.At(start));
+        span.Start();
+        if (!staysCurrent)
         {
             Activity.Current = previous;
+            wire = new WireContext(span, null);
         }
 
         return span;
     }
 
-    /// <summary>
-    /// Writes <paramref name="span"/>'s trace context into an HttpClient request of the mesh's, and marks the
-    /// request for the innermost handler; call <see cref="Sent"/> once the send has returned its task.
-    /// </summary>
-    public static void Write(Activity span, HttpRequestMessage request)
+    /// <summary>The W3C <c>traceparent</c> of a new, unsampled span of <paramref name="traceId"/> (of a new trace if it is empty).</summary>
+    private static string TraceParent(ActivityTraceId traceId)
     {
-        DistributedContextPropagator.Current.Inject(span, request, SetHeader);
+        var trace = (traceId == default ? ActivityTraceId.CreateRandom() : traceId).ToHexString();
+        return string.Create(55, trace, static (text, trace) =>
+        {
+            "00-".CopyTo(text);
+            trace.CopyTo(text[3..]);
+            text[35] = '-';
+
+            // An identifier, not a decision: the shared generator is enough (an all-zero span id is invalid).
+            ulong spanId;
+            do
+            {
+                spanId = (ulong)Random.Shared.NextInt64(long.MinValue, long.MaxValue);
+            }
+            while (spanId == 0);
+
+            for (var i = 51; i >= 36; i--, spanId >>= 4)
+            {
+                text[i] = "0123456789abcdef"[(int)(spanId & 0xF)];
+            }
+
+            "-00".CopyTo(text[52..]);
+        });
+    }
+
+    /// <summary>
+    /// Writes <paramref name="wire"/> into an HttpClient request of the mesh's, and marks the request for the
+    /// innermost handler; call <see cref="Sent"/> once the send has returned its task.
+    /// </summary>
+    public static void Write(in WireContext wire, HttpRequestMessage request)
+    {
+        Inject(wire, request);
         t_written = request;
     }
 
@@ -97,10 +172,10 @@ internal static class MeshTraceContext
         {
             // A gRPC attempt of the mesh's interceptor, whose later calls may now leave their spans to this handler.
             attempt.Interceptor?.OnTraceHandler();
-            if (attempt.Span is { } attemptSpan)
+            if (!attempt.Wire.IsEmpty)
             {
-                // Its span is not current (see SpanStaysCurrent): it travels with the attempt.
-                DistributedContextPropagator.Current.Inject(attemptSpan, request, SetHeader);
+                // Its span is not current (see SpanStaysCurrent): its context travels with the attempt.
+                Inject(attempt.Wire, request);
                 return Hide();
             }
         }
@@ -162,6 +237,21 @@ internal static class MeshTraceContext
         return current;
     }
 
+    private static void Inject(in WireContext wire, HttpRequestMessage request)
+    {
+        if (wire.Span is { } span)
+        {
+            DistributedContextPropagator.Current.Inject(span, request, SetHeader);
+            return;
+        }
+
+        SetHeader(request, "traceparent", wire.TraceParent!);
+        if (wire.TraceState is { Length: > 0 } state)
+        {
+            SetHeader(request, "tracestate", state);
+        }
+    }
+
     // Each attempt has its own span: a retry replaces what an earlier attempt of the same request wrote.
     private static void SetHeader(object? carrier, string name, string value)
     {
@@ -204,6 +294,17 @@ internal static class MeshTraceContext
         {
         }
     }
+}
+
+/// <summary>
+/// The trace context a mesh call's requests carry when the mesh writes it itself: a span's (the call's, an
+/// attempt's, or, for a call whose span the samplers did not want, the caller's current activity's), or, for such a
+/// call without a current activity, a <c>traceparent</c> (and <c>tracestate</c>) of the unsampled trace.
+/// </summary>
+internal readonly record struct WireContext(Activity? Span, string? TraceParent, string? TraceState = null)
+{
+    /// <summary>Nothing to write (HttpClient propagates, or nobody).</summary>
+    public bool IsEmpty => Span is null && TraceParent is null;
 }
 
 /// <summary>
