@@ -21,6 +21,10 @@ internal static class TelemetryPaired
 {
     private static readonly int WindowMilliseconds = int.Parse(Environment.GetEnvironmentVariable("WINDOWMS") ?? "1000", CultureInfo.InvariantCulture);
 
+    // AB=<path of another build's Mesh.Client.Benchmarks>: both processes collect telemetry in every window, this
+    // build in one and that build in the other; the ratios are this build's over that one's (for comparing changes).
+    private static readonly string? OtherBuild = Environment.GetEnvironmentVariable("AB");
+
     public static int Run(string[] args)
     {
         var windows = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 40;
@@ -30,13 +34,18 @@ internal static class TelemetryPaired
 
     private static async Task<int> RunAsync(int windows, int workers)
     {
-        using var a = Child.Start(workers, 0);
-        using var b = Child.Start(workers, 1);
+        using var a = Child.Start(workers, 0, Environment.ProcessPath!);
+        using var b = Child.Start(workers, 1, OtherBuild ?? Environment.ProcessPath!);
         var caseNames = (await a.ReadAsync()).Split('|');
         await b.ReadAsync();
         Console.WriteLine(FormattableString.Invariant(
             $"Telemetry on / off at the same time: two processes, each with 3 echo backends on 127.0.0.1 and {workers} concurrent workers; {windows} windows of {WindowMilliseconds:N0} ms per case, roles swapped every window."));
         Console.WriteLine($"On = {TelemetryRig.Description}.");
+        if (OtherBuild is not null)
+        {
+            Console.WriteLine($"A/B: on in both processes; \"on\" below is this build, \"off\" the build at {OtherBuild}.");
+        }
+
         Console.WriteLine();
         for (var c = 0; c < caseNames.Length; c++)
         {
@@ -49,8 +58,8 @@ internal static class TelemetryPaired
             // Six windows more than asked for: the first six (three per role) only warm up.
             for (var w = -6; w < windows; w++)
             {
-                var (on, off) = w % 2 == 0 ? (a, b) : (b, a);
-                await Task.WhenAll(on.SendAsync("prepare on"), off.SendAsync("prepare off"));
+                var (on, off) = OtherBuild is not null ? (a, b) : w % 2 == 0 ? (a, b) : (b, a);
+                await Task.WhenAll(on.SendAsync("prepare on"), off.SendAsync(OtherBuild is not null ? "prepare on" : "prepare off"));
                 var go = $"go {WindowMilliseconds}";
                 var results = await Task.WhenAll(on.SendAsync(go), off.SendAsync(go));
                 var r = results.Select(Window.Parse).ToArray();
@@ -191,10 +200,9 @@ internal static class TelemetryPaired
 
         private Child(Process process) => _process = process;
 
-        public static Child Start(int workers, int index)
+        public static Child Start(int workers, int index, string path)
         {
             // Run as this program was run: its own executable, or "dotnet <dll>"; with PIN=1, each on a core of its own.
-            var path = Environment.ProcessPath!;
             var info = new ProcessStartInfo(path) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
             if (Environment.GetEnvironmentVariable("PIN") == "1")
             {

@@ -24,14 +24,19 @@ namespace Mesh.Client.Benchmarks;
 /// <c>metrics</c>, <c>listener</c> (a bare ActivityListener on the mesh's source that samples nothing, or
 /// everything with <c>LISTENERSAMPLE=1</c>: the mesh's own instrumentation without the SDK),
 /// <c>othersource</c> (the SDK listening to another source only), <c>none</c> (nothing: checks that the method
-/// is unbiased); <c>SAMPLEOFF=1</c> — the SDK's AlwaysOff sampler; <c>SAMPLERATIO=0.01</c> — a parent-based
+/// is unbiased), and two yardsticks with the mesh's own telemetry off: <c>floor</c> (the SDK and one span per call
+/// that the bench starts around it, not current during it and so not propagated: what the SDK alone asks per
+/// span) and <c>dotnet</c> (the SDK recording .NET's own HttpClient and grpc-dotnet spans, which HttpClient
+/// propagates: the price of tracing these calls without the mesh); <c>SAMPLEOFF=1</c> — the SDK's AlwaysOff sampler; <c>SAMPLERATIO=0.01</c> — a parent-based
 /// ratio sampler; <c>SIMPLE=1</c> — the SDK's simple (synchronous) span processor; <c>NOPROP=1</c> — no trace
 /// headers on the wire; <c>AMBIENT=1</c> — every call under an application activity in both halves, as in a
-/// service whose requests are already traced; <c>CASE=http</c> / <c>CASE=grpc</c> — one case only.
+/// service whose requests are already traced (recorded for the share of traces <c>SAMPLERATIO</c> gives, else not); <c>CASE=http</c> / <c>CASE=grpc</c> — one case only.
 /// </remarks>
 internal sealed class TelemetryRig : IAsyncDisposable
 {
     private static readonly string Part = Environment.GetEnvironmentVariable("MESH_BENCH_TELEMETRY") ?? "both";
+
+    private const string FloorSource = "bench.floor";
 
     // LISTENERSAMPLE=1: the bare listener asks for every span, recorded (the cost of the spans themselves, without the SDK).
     private static readonly ActivitySamplingResult ListenerSampling = Environment.GetEnvironmentVariable("LISTENERSAMPLE") == "1" ? ActivitySamplingResult.AllDataAndRecorded : ActivitySamplingResult.None;
@@ -58,9 +63,11 @@ internal sealed class TelemetryRig : IAsyncDisposable
             "metrics" => "OpenTelemetry SDK with AddMeshInstrumentation(), metrics only",
             "listener" => ListenerSampling == ActivitySamplingResult.None ? "a bare ActivityListener on the mesh's source that samples nothing" : "a bare ActivityListener that records every mesh span",
             "othersource" => "OpenTelemetry SDK listening to another source only",
+            "floor" => "OpenTelemetry SDK and one span per call started by the bench, not propagated (the mesh's own telemetry off)",
+            "dotnet" => "OpenTelemetry SDK recording HttpClient's and grpc-dotnet's own spans (the mesh's own telemetry off)",
             _ => "nothing (both halves the same)",
         }
-        + (Part is "both" or "traces" ? (Environment.GetEnvironmentVariable("SAMPLEOFF") == "1" ? "; AlwaysOff sampler"
+        + (Part is "both" or "traces" or "floor" or "dotnet" ? (Environment.GetEnvironmentVariable("SAMPLEOFF") == "1" ? "; AlwaysOff sampler"
             : Environment.GetEnvironmentVariable("SAMPLERATIO") is { } ratio ? $"; parent-based {ratio} ratio sampler" : "; every span sampled")
             + (Environment.GetEnvironmentVariable("SIMPLE") == "1" ? ", simple processor" : ", batch processor") + " (no-op exporter)" : string.Empty)
         + (Environment.GetEnvironmentVariable("NOPROP") == "1" ? "; no trace headers on the wire" : string.Empty)
@@ -99,13 +106,40 @@ internal sealed class TelemetryRig : IAsyncDisposable
         };
         if (Environment.GetEnvironmentVariable("AMBIENT") == "1")
         {
-            var ambientListener = new ActivityListener { ShouldListenTo = s => s.Name == "bench.request", Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData };
+            // The application's own span of each request: recorded for the share of traces SAMPLERATIO says (as a
+            // parent-based ratio sampler would sample them at the service's edge), else created and not recorded.
+            var ambientRatio = double.TryParse(Environment.GetEnvironmentVariable("SAMPLERATIO"), CultureInfo.InvariantCulture, out var r) ? r : 0;
+            var ambientListener = new ActivityListener
+            {
+                ShouldListenTo = s => s.Name == "bench.request",
+                Sample = (ref ActivityCreationOptions<ActivityContext> options) => InRatio(options.TraceId, ambientRatio) ? ActivitySamplingResult.AllDataAndRecorded : ActivitySamplingResult.AllData,
+            };
             ActivitySource.AddActivityListener(ambientListener);
             var ambient = new ActivitySource("bench.request");
             cases = [.. cases.Select(c => (c.Name, (Func<Task>)(async () =>
             {
                 using var request = ambient.StartActivity("request");
                 await c.Call();
+            })))];
+        }
+
+        if (Part == "floor")
+        {
+            // Both halves start the span; only the "on" half's SDK listens to its source.
+            var floor = new ActivitySource(FloorSource);
+            cases = [.. cases.Select(c => (c.Name, (Func<Task>)(async () =>
+            {
+                var previous = Activity.Current;
+                var span = floor.StartActivity("call");
+                Activity.Current = previous;
+                try
+                {
+                    await c.Call();
+                }
+                finally
+                {
+                    span?.Stop();
+                }
             })))];
         }
 
@@ -117,6 +151,14 @@ internal sealed class TelemetryRig : IAsyncDisposable
         var only = Environment.GetEnvironmentVariable("CASE");
         cases = [.. cases.Where(c => only is null || c.Name.StartsWith(only, StringComparison.OrdinalIgnoreCase) || (only == "grpc" && c.Name.StartsWith("gRPC", StringComparison.Ordinal)))];
         return new TelemetryRig(backends, host, cases);
+    }
+
+    /// <summary>Whether a trace falls in the first <paramref name="ratio"/> of trace ids (by its first eight bytes).</summary>
+    private static bool InRatio(ActivityTraceId traceId, double ratio)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        traceId.CopyTo(bytes);
+        return Math.Abs((double)System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(bytes)) < ratio * long.MaxValue;
     }
 
     /// <summary>Turns "on" on: freshly built providers (or listener), until the result is disposed.</summary>
@@ -172,8 +214,14 @@ internal sealed class TelemetryRig : IAsyncDisposable
                 ActivitySource.AddActivityListener(_bare);
             }
 
-            _tracer = Part is "both" or "traces" or "othersource"
-                ? (Part == "othersource" ? Sdk.CreateTracerProviderBuilder().AddSource("other") : Sdk.CreateTracerProviderBuilder().AddMeshInstrumentation()).SetSampler(Sampler())
+            _tracer = Part is "both" or "traces" or "othersource" or "floor" or "dotnet"
+                ? (Part switch
+                {
+                    "othersource" => Sdk.CreateTracerProviderBuilder().AddSource("other"),
+                    "floor" => Sdk.CreateTracerProviderBuilder().AddSource(FloorSource),
+                    "dotnet" => Sdk.CreateTracerProviderBuilder().AddSource("System.Net.Http", "Grpc.Net.Client"),
+                    _ => Sdk.CreateTracerProviderBuilder().AddMeshInstrumentation(),
+                }).SetSampler(Sampler())
                     .AddProcessor(Environment.GetEnvironmentVariable("SIMPLE") == "1" ? new SimpleActivityExportProcessor(_exporter) : new BatchActivityExportProcessor(_exporter)).Build()
                 : null;
             _meter = Part is "both" or "metrics"
