@@ -21,6 +21,9 @@ public enum TelemetryMode
 
     /// <summary>Both.</summary>
     Both,
+
+    /// <summary>Both, with 1 % of traces sampled (Istio's default; a parent-based ratio sampler): most calls start no span.</summary>
+    BothOnePercent,
 }
 
 /// <summary>
@@ -39,7 +42,7 @@ public class TelemetryBenchmarks
     private MeterProvider? _meter;
 
     /// <summary>Who listens.</summary>
-    [Params(TelemetryMode.Off, TelemetryMode.Metrics, TelemetryMode.Traces, TelemetryMode.Both)]
+    [Params(TelemetryMode.Off, TelemetryMode.Metrics, TelemetryMode.Traces, TelemetryMode.Both, TelemetryMode.BothOnePercent)]
     public TelemetryMode Mode { get; set; }
 
     /// <summary>A mesh client to <c>catalog</c> (3 endpoints, round robin) over the mock handler, and the providers of <see cref="Mode"/>.</summary>
@@ -48,13 +51,14 @@ public class TelemetryBenchmarks
     {
         _services = LoadDriver.MeshOverMock(new MockHandler());
         _client = _services.GetRequiredService<IHttpClientFactory>().CreateClient();
-        if (Mode is TelemetryMode.Traces or TelemetryMode.Both)
+        if (Mode is TelemetryMode.Traces or TelemetryMode.Both or TelemetryMode.BothOnePercent)
         {
-            _tracer = Sdk.CreateTracerProviderBuilder().AddMeshInstrumentation().SetSampler(new AlwaysOnSampler())
+            _tracer = Sdk.CreateTracerProviderBuilder().AddMeshInstrumentation()
+                .SetSampler(Mode == TelemetryMode.BothOnePercent ? new ParentBasedSampler(new TraceIdRatioBasedSampler(0.01)) : new AlwaysOnSampler())
                 .AddProcessor(new BatchActivityExportProcessor(new NoopSpanExporter())).Build();
         }
 
-        if (Mode is TelemetryMode.Metrics or TelemetryMode.Both)
+        if (Mode is TelemetryMode.Metrics or TelemetryMode.Both or TelemetryMode.BothOnePercent)
         {
             _meter = Sdk.CreateMeterProviderBuilder().AddMeshInstrumentation()
                 .AddReader(new PeriodicExportingMetricReader(new NoopMetricExporter(), 60_000)).Build();
