@@ -215,6 +215,43 @@ public sealed class CallTelemetryTests
     }
 
     /// <summary>
+    /// One backend, a mesh host with <c>service</c> over it and a gRPC client of the client factory for it, which
+    /// has made one call: enough for the channel's interceptor to see that its requests pass the mesh's innermost
+    /// handler, so that later calls' spans are not the current activity.
+    /// </summary>
+    private sealed class GrpcRig : IAsyncDisposable
+    {
+        private readonly Backends _backends;
+        private readonly MeshHost _host;
+
+        private GrpcRig(Backends backends, MeshHost host)
+        {
+            _backends = backends;
+            _host = host;
+            Client = host.Services.GetRequiredService<Echo.EchoClient>();
+        }
+
+        public Echo.EchoClient Client { get; }
+
+        public static async Task<GrpcRig> StartAsync(string service)
+        {
+            var backends = await Backends.StartAsync(1, "traced");
+            var host = await MeshHost.StartAsync(MeshJson.WithServices($$"""
+                "{{service}}": { "Protocol": "Http2", "Endpoints": {{backends.EndpointsJson(0)}} }
+                """), services => services.AddGrpcClient<Echo.EchoClient>(o => o.Address = new Uri($"xds:///{service}")));
+            var rig = new GrpcRig(backends, host);
+            await rig.Client.HelloAsync(new HelloRequest { Name = "warm" });
+            return rig;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _host.DisposeAsync();
+            await _backends.DisposeAsync();
+        }
+    }
+
+    /// <summary>
     /// The activities that became the current one, in the trace of <paramref name="traceId"/>, while the returned
     /// scope lived: seen through <see cref="Activity.CurrentChanged"/>, which (unlike a listener on HttpClient's or
     /// grpc-dotnet's sources) does not change what they do.
@@ -281,14 +318,8 @@ public sealed class CallTelemetryTests
     [Fact]
     public async Task Grpc_UnderAnApplicationSpan_MeshSpanOnTheWireAndNoActivityOfGrpcOrHttpClients()
     {
-        await using var backends = await Backends.StartAsync(1, "traced");
-        await using var host = await MeshHost.StartAsync(MeshJson.WithServices($$"""
-            "traced-grpc-quiet": { "Protocol": "Http2", "Endpoints": {{backends.EndpointsJson(0)}} }
-            """), services => services.AddGrpcClient<Echo.EchoClient>(o => o.Address = new Uri("xds:///traced-grpc-quiet")));
-        var client = host.Services.GetRequiredService<Echo.EchoClient>();
-
-        // The channel's first call shows the interceptor that its requests pass the mesh's innermost handler.
-        await client.HelloAsync(new HelloRequest { Name = "warm" });
+        await using var rig = await GrpcRig.StartAsync("traced-grpc-quiet");
+        var client = rig.Client;
 
         using var current = new CurrentActivities();
         var replies = new List<string>();
@@ -308,12 +339,8 @@ public sealed class CallTelemetryTests
     [Fact]
     public async Task Grpc_GrpcClientsOwnSpansRecorded_TheyAreChildrenOfTheMeshSpan()
     {
-        await using var backends = await Backends.StartAsync(1, "traced");
-        await using var host = await MeshHost.StartAsync(MeshJson.WithServices($$"""
-            "traced-grpc-own": { "Protocol": "Http2", "Endpoints": {{backends.EndpointsJson(0)}} }
-            """), services => services.AddGrpcClient<Echo.EchoClient>(o => o.Address = new Uri("xds:///traced-grpc-own")));
-        var client = host.Services.GetRequiredService<Echo.EchoClient>();
-        await client.HelloAsync(new HelloRequest { Name = "warm" });
+        await using var rig = await GrpcRig.StartAsync("traced-grpc-own");
+        var client = rig.Client;
 
         // Someone records grpc-dotnet's own spans: the mesh span stays current while the channel sends the call, so
         // that grpc-dotnet's span is its child.
@@ -364,8 +391,9 @@ public sealed class CallTelemetryTests
         var spans = new SpanSink();
         using var tracer = Sdk.CreateTracerProviderBuilder().AddMeshInstrumentation().SetSampler(new AlwaysOffSampler()).AddInMemoryExporter(spans).Build();
 
-        // An application span of another listener's (recorded) around the call: the samplers only ask the mesh to
-        // propagate, so the request carries the application span's context, as it would without the mesh.
+        // An application span of another listener's (recorded) around the call, and a sampler that drops the mesh's
+        // spans: no mesh span is started, the request carries the application span's context as it would without
+        // the mesh, and HttpClient starts no activity of its own to carry it.
         using var appListener = new ActivityListener
         {
             ShouldListenTo = s => s.Name == "test-app",
@@ -404,12 +432,8 @@ public sealed class CallTelemetryTests
     [Fact]
     public async Task Grpc_TraceNotSampled_TheCallersContextOnTheWire()
     {
-        await using var backends = await Backends.StartAsync(1, "traced");
-        await using var host = await MeshHost.StartAsync(MeshJson.WithServices($$"""
-            "traced-grpc-unsampled": { "Protocol": "Http2", "Endpoints": {{backends.EndpointsJson(0)}} }
-            """), services => services.AddGrpcClient<Echo.EchoClient>(o => o.Address = new Uri("xds:///traced-grpc-unsampled")));
-        var client = host.Services.GetRequiredService<Echo.EchoClient>();
-        await client.HelloAsync(new HelloRequest { Name = "warm" });
+        await using var rig = await GrpcRig.StartAsync("traced-grpc-unsampled");
+        var client = rig.Client;
         using var tracer = Sdk.CreateTracerProviderBuilder().AddMeshInstrumentation().SetSampler(new AlwaysOffSampler()).Build();
         using var appListener = new ActivityListener
         {
