@@ -215,6 +215,28 @@ public sealed class CallTelemetryTests
     }
 
     /// <summary>
+    /// Runs <paramref name="call"/> under a recorded span <c>request</c> of the application's own source
+    /// <paramref name="source"/> (with baggage <c>tenant=acme</c>), which no OpenTelemetry provider listens to.
+    /// Returns the span's id and the operation names of the activities that became current in its trace meanwhile.
+    /// </summary>
+    private static async Task<(string SpanId, List<string> Current)> UnderApplicationSpanAsync(string source, Func<Task> call)
+    {
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name == source,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+        };
+        ActivitySource.AddActivityListener(listener);
+        using var appSource = new ActivitySource(source);
+        using var current = new CurrentActivities();
+        using var app = appSource.StartActivity("request")!;
+        app.AddBaggage("tenant", "acme");
+        current.TraceId = app.TraceId;
+        await call();
+        return (app.Id!, current.OperationNames());
+    }
+
+    /// <summary>
     /// One backend, a mesh host with <c>service</c> over it and a gRPC client of the client factory for it, which
     /// has made one call: enough for the channel's interceptor to see that its requests pass the mesh's innermost
     /// handler, so that later calls' spans are not the current activity.
@@ -394,27 +416,12 @@ public sealed class CallTelemetryTests
         // An application span of another listener's (recorded) around the call, and a sampler that drops the mesh's
         // spans: no mesh span is started, the request carries the application span's context as it would without
         // the mesh, and HttpClient starts no activity of its own to carry it.
-        using var appListener = new ActivityListener
-        {
-            ShouldListenTo = s => s.Name == "test-app",
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-        };
-        ActivitySource.AddActivityListener(appListener);
-        using var appSource = new ActivitySource("test-app");
-        using var current = new CurrentActivities();
-        string underApp;
-        string appId;
-        using (var app = appSource.StartActivity("request")!)
-        {
-            app.AddBaggage("tenant", "acme");
-            current.TraceId = app.TraceId;
-            appId = app.Id!;
-            underApp = await client.GetStringAsync("http://traced-unsampled/trace");
-        }
+        var underApp = "";
+        var (appId, current) = await UnderApplicationSpanAsync("test-app", async () => underApp = await client.GetStringAsync("http://traced-unsampled/trace"));
 
         Assert.Equal(appId, underApp.Split('|')[0]);
         Assert.Contains("tenant=acme", underApp.Split('|')[1].Replace(" ", "", StringComparison.Ordinal));
-        Assert.Equal(["request"], current.OperationNames());
+        Assert.Equal(["request"], current);
 
         // No current activity: the request carries a trace of its own, marked not sampled.
         var alone = (await client.GetStringAsync("http://traced-unsampled/trace")).Split('|')[0].Split('-');
@@ -435,25 +442,11 @@ public sealed class CallTelemetryTests
         await using var rig = await GrpcRig.StartAsync("traced-grpc-unsampled");
         var client = rig.Client;
         using var tracer = Sdk.CreateTracerProviderBuilder().AddMeshInstrumentation().SetSampler(new AlwaysOffSampler()).Build();
-        using var appListener = new ActivityListener
-        {
-            ShouldListenTo = s => s.Name == "test-app-grpc",
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-        };
-        ActivitySource.AddActivityListener(appListener);
-        using var appSource = new ActivitySource("test-app-grpc");
-        using var current = new CurrentActivities();
-        string reply;
-        string appId;
-        using (var app = appSource.StartActivity("request")!)
-        {
-            current.TraceId = app.TraceId;
-            appId = app.Id!;
-            reply = (await client.HelloAsync(new HelloRequest { Name = EchoBackend.TraceName })).Message;
-        }
+        var reply = "";
+        var (appId, current) = await UnderApplicationSpanAsync("test-app-grpc", async () => reply = (await client.HelloAsync(new HelloRequest { Name = EchoBackend.TraceName })).Message);
 
         Assert.Equal(appId, reply.Split('|')[0]);
-        Assert.Equal(["request"], current.OperationNames());
+        Assert.Equal(["request"], current);
     }
 
     [Fact]
