@@ -50,11 +50,7 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
             return null;
         }
 
-        if (!_methods.TryGetValue(method, out var names))
-        {
-            names = _methods.GetOrAdd(method, static (m, owner) => new GrpcMethodTelemetry(m, owner._runtime.Metrics, owner._targetUri), this);
-        }
-
+        var names = _methods.GetOrAdd(method, static (m, owner) => new GrpcMethodTelemetry(m, owner._runtime.Metrics, owner._targetUri), this);
         return GrpcCallTelemetry.Start(metrics, names, _targetUri, plan.Route.Name, spanStaysCurrent: !_traceHandlerSeen);
     }
 

@@ -44,8 +44,7 @@ internal sealed class ServiceRouteTable
     public (string Call, string Attempt) SpanNames(HttpMethod method)
     {
         var names = _spanNames ?? Interlocked.CompareExchange(ref _spanNames, new(), null) ?? _spanNames!;
-        return names.TryGetValue(method, out var found) ? found
-            : names.GetOrAdd(method, static (m, service) => ($"{m.Method} {service}", $"Attempt {m.Method} {service}"), Name);
+        return names.GetOrAdd(method, static (m, service) => ($"{m.Method} {service}", $"Attempt {m.Method} {service}"), Name);
     }
 
     public CompiledRoute[] Routes { get; }

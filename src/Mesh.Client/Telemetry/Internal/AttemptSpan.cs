@@ -79,20 +79,28 @@ internal abstract class AttemptSpan : IDisposable
     /// Starts the span of an attempt after the first, now, as a child of <paramref name="call"/>; it stays the
     /// current activity only when <paramref name="staysCurrent"/> (see <see cref="MeshTraceContext.SpanStaysCurrent"/>).
     /// </summary>
-    protected void StartSpan(string name, Activity call, bool staysCurrent)
+    protected void StartSpan(string name, Activity call, bool staysCurrent) => _activity = StartChild(call, name, _start, staysCurrent);
+
+    /// <summary>
+    /// Starts <paramref name="name"/> as of <paramref name="start"/> with <paramref name="call"/> as its
+    /// <see cref="Activity.Parent"/> (not only its parent id: the call span is the current activity while it starts);
+    /// the current activity is then put back, unless the new span <paramref name="staysCurrent"/>.
+    /// </summary>
+    private static Activity? StartChild(Activity call, string name, long start, bool staysCurrent)
     {
-        // The call span as the current activity while the span starts, so that it is the span's Parent too.
         var previous = Activity.Current;
         if (!ReferenceEquals(previous, call))
         {
             Activity.Current = call;
         }
 
-        _activity = MeshMetrics.ActivitySource.StartActivity(name, ActivityKind.Internal, parentContext: default, startTime: SpanClock.At(_start));
-        if (!staysCurrent || _activity is null)
+        var activity = MeshMetrics.ActivitySource.StartActivity(name, ActivityKind.Internal, parentContext: default, startTime: SpanClock.At(start));
+        if (!staysCurrent || activity is null)
         {
             Activity.Current = previous;
         }
+
+        return activity;
     }
 
     /// <summary>
@@ -108,11 +116,10 @@ internal abstract class AttemptSpan : IDisposable
                 return;
             }
 
-            // The call span as the current activity while the span starts, so that it is the span's Parent too
-            // (not only its parent id).
+            // Stopping it below makes its call span current again (an activity's Stop puts back what was current at
+            // its start): what was current here is put back at the end.
             var current = Activity.Current;
-            Activity.Current = call;
-            var activity = MeshMetrics.ActivitySource.StartActivity(name, ActivityKind.Internal, parentContext: default, startTime: SpanClock.At(_start));
+            var activity = StartChild(call, name, _start, staysCurrent: false);
             Volatile.Write(ref _activity, activity);
             if (activity is not null && _ended)
             {
