@@ -25,7 +25,6 @@ internal sealed class GrpcCallTelemetry : IDisposable
     {
         _metrics = metrics;
         MethodTelemetry = method;
-        (Method, SentName, AttemptName) = (method.Method, method.SentName, method.AttemptName);
         Target = target;
         Route = route;
         SpanIsCurrent = spanStaysCurrent || MeshTraceContext.SpanStaysCurrent(grpc: true);
@@ -66,16 +65,16 @@ internal sealed class GrpcCallTelemetry : IDisposable
     public GrpcMethodTelemetry MethodTelemetry { get; }
 
     /// <summary><c>package.Service/Method</c>, A66's <c>grpc.method</c>.</summary>
-    public string Method { get; }
+    public string Method => MethodTelemetry.Method;
 
     /// <summary>The channel's target, <c>xds:///name</c>.</summary>
     public string Target { get; }
 
     public string? Route { get; }
 
-    internal string SentName { get; }
+    internal string SentName => MethodTelemetry.SentName;
 
-    internal string AttemptName { get; }
+    internal string AttemptName => MethodTelemetry.AttemptName;
 
     public static bool IsObserved(MeshMetrics metrics) =>
         MeshMetrics.ActivitySource.HasListeners() || metrics.GrpcCallDuration.Enabled || metrics.GrpcAttemptStarted.Enabled || metrics.GrpcAttemptDuration.Enabled;
@@ -276,13 +275,21 @@ internal sealed class GrpcAttemptTelemetry : AttemptSpan
 /// One method's telemetry on one channel, made once: A66's <c>grpc.method</c>, A72's span names, and the count of
 /// its attempts (<c>grpc.client.attempt.started</c>).
 /// </summary>
-internal sealed class GrpcMethodTelemetry(IMethod method, MeshMetrics metrics, string target)
+internal sealed class GrpcMethodTelemetry
 {
-    public string Method { get; } = method.ServiceName + "/" + method.Name;
+    public GrpcMethodTelemetry(IMethod method, MeshMetrics metrics, string target)
+    {
+        Method = method.ServiceName + "/" + method.Name;
+        SentName = "Sent." + method.ServiceName + "." + method.Name;
+        AttemptName = "Attempt." + method.ServiceName + "." + method.Name;
+        Attempts = metrics.GrpcAttempts(Method, target);
+    }
 
-    public string SentName { get; } = "Sent." + method.ServiceName + "." + method.Name;
+    public string Method { get; }
 
-    public string AttemptName { get; } = "Attempt." + method.ServiceName + "." + method.Name;
+    public string SentName { get; }
 
-    public AttemptCount Attempts { get; } = metrics.GrpcAttempts(method.ServiceName + "/" + method.Name, target);
+    public string AttemptName { get; }
+
+    public AttemptCount Attempts { get; }
 }

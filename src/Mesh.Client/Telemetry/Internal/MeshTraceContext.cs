@@ -208,9 +208,8 @@ internal static class MeshTraceContext
             return null;
         }
 
-        DistributedContextPropagator.Current.Inject(span, request, SetHeader);
-        Activity.Current = null;
-        return current;
+        Inject(new WireContext(span, null), request);
+        return Hide();
     }
 
     /// <summary>Makes <paramref name="hidden"/> (the current activity <see cref="TakeOver"/> hid) current again.</summary>
