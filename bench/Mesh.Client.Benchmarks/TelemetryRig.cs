@@ -150,6 +150,11 @@ internal sealed class TelemetryRig : IAsyncDisposable
 
         var only = Environment.GetEnvironmentVariable("CASE");
         cases = [.. cases.Where(c => only is null || c.Name.StartsWith(only, StringComparison.OrdinalIgnoreCase) || (only == "grpc" && c.Name.StartsWith("gRPC", StringComparison.Ordinal)))];
+        if (cases.Length == 0)
+        {
+            throw new InvalidOperationException($"CASE={only} names no case: use http or grpc, or leave CASE unset for both.");
+        }
+
         return new TelemetryRig(backends, host, cases);
     }
 
