@@ -121,14 +121,14 @@ internal static class MeshTraceContext
     }
 
     /// <summary>The W3C <c>traceparent</c> of a new, unsampled span of <paramref name="traceId"/> (of a new trace if it is empty).</summary>
-    private static string TraceParent(ActivityTraceId traceId) =>
-        string.Create(55, traceId == default ? ActivityTraceId.CreateRandom() : traceId, static (text, traceId) =>
+    private static string TraceParent(ActivityTraceId traceId)
+    {
+        // An ActivityTraceId holds its hex form: this makes no string.
+        var trace = (traceId == default ? ActivityTraceId.CreateRandom() : traceId).ToHexString();
+        return string.Create(55, trace, static (text, trace) =>
         {
-            // Written in place: the ids' bytes go straight to hex, with no string of either id on the way.
-            Span<byte> id = stackalloc byte[16];
-            traceId.CopyTo(id);
             "00-".CopyTo(text);
-            Convert.TryToHexStringLower(id, text.Slice(3, 32), out _);
+            trace.CopyTo(text[3..]);
             text[35] = '-';
 
             // An identifier, not a decision: the shared generator is enough (an all-zero span id is invalid).
@@ -139,10 +139,14 @@ internal static class MeshTraceContext
             }
             while (spanId == 0);
 
-            System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(id, spanId);
-            Convert.TryToHexStringLower(id[..8], text.Slice(36, 16), out _);
+            for (var i = 51; i >= 36; i--, spanId >>= 4)
+            {
+                text[i] = "0123456789abcdef"[(int)(spanId & 0xF)];
+            }
+
             "-00".CopyTo(text[52..]);
         });
+    }
 
     /// <summary>
     /// Writes <paramref name="wire"/> into an HttpClient request of the mesh's, and marks the request for the
