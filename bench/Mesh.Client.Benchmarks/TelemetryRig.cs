@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using Mesh.Client.Grpc;
 using Mesh.Samples.Echo;
@@ -24,9 +25,11 @@ namespace Mesh.Client.Benchmarks;
 /// <c>metrics</c>, <c>listener</c> (a bare ActivityListener on the mesh's source that samples nothing, or
 /// everything with <c>LISTENERSAMPLE=1</c>: the mesh's own instrumentation without the SDK),
 /// <c>othersource</c> (the SDK listening to another source only), <c>none</c> (nothing: checks that the method
-/// is unbiased), and two yardsticks with the mesh's own telemetry off: <c>floor</c> (the SDK and one span per call
+/// is unbiased), and three yardsticks with the mesh's own telemetry off: <c>floor</c> (the SDK and one span per call
 /// that the bench starts around it, not current during it and so not propagated: what the SDK alone asks per
-/// span) and <c>dotnet</c> (the SDK recording .NET's own HttpClient and grpc-dotnet spans, which HttpClient
+/// span), <c>sdkfloor</c> (that span and as many histogram measurements per call as the mesh records, with the
+/// same buckets and tags, from a meter of the bench's: what the SDK alone asks of a call traced and measured) and
+/// <c>dotnet</c> (the SDK recording .NET's own HttpClient and grpc-dotnet spans, which HttpClient
 /// propagates: the price of tracing these calls without the mesh); <c>SAMPLEOFF=1</c> — the SDK's AlwaysOff sampler; <c>SAMPLERATIO=0.01</c> — a parent-based
 /// ratio sampler; <c>SIMPLE=1</c> — the SDK's simple (synchronous) span processor; <c>NOPROP=1</c> — no trace
 /// headers on the wire; <c>AMBIENT=1</c> — every call under an application activity in both halves, as in a
@@ -64,10 +67,11 @@ internal sealed class TelemetryRig : IAsyncDisposable
             "listener" => ListenerSampling == ActivitySamplingResult.None ? "a bare ActivityListener on the mesh's source that samples nothing" : "a bare ActivityListener that records every mesh span",
             "othersource" => "OpenTelemetry SDK listening to another source only",
             "floor" => "OpenTelemetry SDK and one span per call started by the bench, not propagated (the mesh's own telemetry off)",
+            "sdkfloor" => "OpenTelemetry SDK, one span per call and the call's histogram measurements, recorded by the bench (the mesh's own telemetry off)",
             "dotnet" => "OpenTelemetry SDK recording HttpClient's and grpc-dotnet's own spans (the mesh's own telemetry off)",
             _ => "nothing (both halves the same)",
         }
-        + (Part is "both" or "traces" or "floor" or "dotnet" ? (Environment.GetEnvironmentVariable("SAMPLEOFF") == "1" ? "; AlwaysOff sampler"
+        + (Part is "both" or "traces" or "floor" or "sdkfloor" or "dotnet" ? (Environment.GetEnvironmentVariable("SAMPLEOFF") == "1" ? "; AlwaysOff sampler"
             : Environment.GetEnvironmentVariable("SAMPLERATIO") is { } ratio ? $"; parent-based {ratio} ratio sampler" : "; every span sampled")
             + (Environment.GetEnvironmentVariable("SIMPLE") == "1" ? ", simple processor" : ", batch processor") + " (no-op exporter)" : string.Empty)
         + (Environment.GetEnvironmentVariable("NOPROP") == "1" ? "; no trace headers on the wire" : string.Empty)
@@ -123,24 +127,31 @@ internal sealed class TelemetryRig : IAsyncDisposable
             })))];
         }
 
-        if (Part == "floor")
+        if (Part is "floor" or "sdkfloor")
         {
-            // Both halves start the span; only the "on" half's SDK listens to its source.
+            // Both halves start the span (and record the measurements); only the "on" half's SDK listens.
             var floor = new ActivitySource(FloorSource);
-            cases = [.. cases.Select(c => (c.Name, (Func<Task>)(async () =>
+            var measurements = Part == "sdkfloor" ? new FloorMeasurements() : null;
+            cases = [.. cases.Select(c =>
             {
-                var previous = Activity.Current;
-                var span = floor.StartActivity("call");
-                Activity.Current = previous;
-                try
+                var record = measurements?.For(c.Name);
+                return (c.Name, (Func<Task>)(async () =>
                 {
-                    await c.Call();
-                }
-                finally
-                {
-                    span?.Stop();
-                }
-            })))];
+                    var previous = Activity.Current;
+                    var span = floor.StartActivity("call");
+                    Activity.Current = previous;
+                    var start = record is null ? 0 : Stopwatch.GetTimestamp();
+                    try
+                    {
+                        await c.Call();
+                    }
+                    finally
+                    {
+                        span?.Stop();
+                        record?.Invoke(Stopwatch.GetElapsedTime(start).TotalSeconds);
+                    }
+                }));
+            })];
         }
 
         if (Environment.GetEnvironmentVariable("NOPROP") == "1")
@@ -219,18 +230,19 @@ internal sealed class TelemetryRig : IAsyncDisposable
                 ActivitySource.AddActivityListener(_bare);
             }
 
-            _tracer = Part is "both" or "traces" or "othersource" or "floor" or "dotnet"
+            _tracer = Part is "both" or "traces" or "othersource" or "floor" or "sdkfloor" or "dotnet"
                 ? (Part switch
                 {
                     "othersource" => Sdk.CreateTracerProviderBuilder().AddSource("other"),
-                    "floor" => Sdk.CreateTracerProviderBuilder().AddSource(FloorSource),
+                    "floor" or "sdkfloor" => Sdk.CreateTracerProviderBuilder().AddSource(FloorSource),
                     "dotnet" => Sdk.CreateTracerProviderBuilder().AddSource("System.Net.Http", "Grpc.Net.Client"),
                     _ => Sdk.CreateTracerProviderBuilder().AddMeshInstrumentation(),
                 }).SetSampler(Sampler())
                     .AddProcessor(Environment.GetEnvironmentVariable("SIMPLE") == "1" ? new SimpleActivityExportProcessor(_exporter) : new BatchActivityExportProcessor(_exporter)).Build()
                 : null;
-            _meter = Part is "both" or "metrics"
-                ? Sdk.CreateMeterProviderBuilder().AddMeshInstrumentation().AddReader(new PeriodicExportingMetricReader(new NoopMetricExporter(), 60_000)).Build()
+            _meter = Part is "both" or "metrics" or "sdkfloor"
+                ? (Part == "sdkfloor" ? Sdk.CreateMeterProviderBuilder().AddMeter(FloorSource) : Sdk.CreateMeterProviderBuilder().AddMeshInstrumentation())
+                    .AddReader(new PeriodicExportingMetricReader(new NoopMetricExporter(), 60_000)).Build()
                 : null;
         }
 
@@ -245,6 +257,47 @@ internal sealed class TelemetryRig : IAsyncDisposable
             _meter?.Dispose();
             _bare?.Dispose();
         }
+    }
+
+    /// <summary>
+    /// The <c>sdkfloor</c> yardstick's measurements: as many histogram measurements per call as the mesh records
+    /// (HttpClient 2, gRPC 4), with the same buckets and the same number of tags of the same kind, from the bench's
+    /// own meter. With the bare span, this is what the SDK alone asks of a call traced and measured as the issue
+    /// says, before anything of the mesh's own.
+    /// </summary>
+    private sealed class FloorMeasurements
+    {
+        private static readonly object Boxed200 = 200;
+
+        private readonly Meter _meter = new(FloorSource);
+        private readonly Histogram<double> _callDuration;
+        private readonly Histogram<double> _attemptDuration;
+        private readonly Histogram<long> _sent;
+        private readonly Histogram<long> _received;
+
+        public FloorMeasurements()
+        {
+            _callDuration = _meter.CreateHistogram("call.duration", "s", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = Telemetry.Internal.MeshMetrics.LatencyBuckets });
+            _attemptDuration = _meter.CreateHistogram("attempt.duration", "s", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = Telemetry.Internal.MeshMetrics.LatencyBuckets });
+            _sent = _meter.CreateHistogram("attempt.sent", "By", advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = Telemetry.Internal.MeshMetrics.SizeBuckets });
+            _received = _meter.CreateHistogram("attempt.received", "By", advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = Telemetry.Internal.MeshMetrics.SizeBuckets });
+        }
+
+        /// <summary>What to record after a call of the case <paramref name="name"/>, given its duration in seconds.</summary>
+        public Action<double> For(string name) =>
+            name.StartsWith("gRPC", StringComparison.Ordinal)
+                ? seconds =>
+                {
+                    _attemptDuration.Record(seconds, new("grpc.method", "echo.Echo/Hello"), new("grpc.target", "xds:///catalog"), new("grpc.status", "OK"), new("grpc.lb.locality", null));
+                    _sent.Record(7, new("grpc.method", "echo.Echo/Hello"), new("grpc.target", "xds:///catalog"), new("grpc.status", "OK"));
+                    _received.Record(14, new("grpc.method", "echo.Echo/Hello"), new("grpc.target", "xds:///catalog"), new("grpc.status", "OK"));
+                    _callDuration.Record(seconds, new("grpc.method", "echo.Echo/Hello"), new("grpc.target", "xds:///catalog"), new("grpc.status", "OK"));
+                }
+                : seconds =>
+                {
+                    _attemptDuration.Record(seconds, new TagList { { "mesh.service", "catalog" }, { "mesh.cluster", "catalog" }, { "grpc.lb.locality", null }, { "http.response.status_code", Boxed200 } });
+                    _callDuration.Record(seconds, new TagList { { "http.request.method", "GET" }, { "mesh.service", "catalog" }, { "mesh.route", "default" }, { "http.response.status_code", Boxed200 } });
+                };
     }
 
     /// <summary>Counts the spans it is given, and keeps none.</summary>
