@@ -9,9 +9,6 @@ namespace Mesh.Client.Tests.Balancing;
 /// <summary>Picks are on every request's path: after warm-up they must not allocate.</summary>
 public class PickAllocationTests
 {
-    private const int WarmUp = 2_000;
-    private const int Measured = 10_000;
-
     [Theory]
     [InlineData(LoadBalancingPolicyNames.RoundRobin)]
     [InlineData(LoadBalancingPolicyNames.LeastRequest)]
@@ -26,10 +23,13 @@ public class PickAllocationTests
         var candidates = Candidates.Make(8, weight: i => (uint)(1 + (i % 3)), locality: i => i % 2, localityWeight: l => (uint)(l + 1));
         candidates[1].State.OnStart();
         var picker = PickerBuilder.Build(Policy(policyName), candidates, MeshRandom.Shared);
+        var hashes = RandomHashes(256, seed: 123);
 
-        var allocated = MeasurePicks(picker);
-
-        Assert.Equal(0, allocated);
+        Allocations.AssertSteadyStateAllocatesNothing(i =>
+        {
+            picker.Pick(WithHash(hashes[i & 255]));
+            picker.Pick(PickRequest.None);
+        });
     }
 
     [Theory]
@@ -40,18 +40,7 @@ public class PickAllocationTests
         // Without a request hash the picker draws one from the (seeded, locked) random source.
         var picker = PickerBuilder.Build(Policy(policyName), Candidates.Make(8), MeshRandom.CreateSeeded(121));
 
-        for (var i = 0; i < WarmUp; i++)
-        {
-            picker.Pick(PickRequest.None);
-        }
-
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < Measured; i++)
-        {
-            picker.Pick(PickRequest.None);
-        }
-
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Allocations.AssertSteadyStateAllocatesNothing(_ => picker.Pick(PickRequest.None));
     }
 
     [Theory]
@@ -67,37 +56,7 @@ public class PickAllocationTests
             Priority(Locality("a", 1, Endpoint(0), Endpoint(1)), Locality("b", 2, Endpoint(2), Endpoint(3)))));
         var hashes = RandomHashes(256, seed: 122);
 
-        for (var i = 0; i < WarmUp; i++)
-        {
-            cluster.Pick(WithHash(hashes[i & 255]));
-        }
-
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < Measured; i++)
-        {
-            cluster.Pick(WithHash(hashes[i & 255]));
-        }
-
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
-    }
-
-    private static long MeasurePicks(EndpointPicker picker)
-    {
-        var hashes = RandomHashes(256, seed: 123);
-        for (var i = 0; i < WarmUp; i++)
-        {
-            picker.Pick(WithHash(hashes[i & 255]));
-            picker.Pick(PickRequest.None);
-        }
-
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < Measured / 2; i++)
-        {
-            picker.Pick(WithHash(hashes[i & 255]));
-            picker.Pick(PickRequest.None);
-        }
-
-        return GC.GetAllocatedBytesForCurrentThread() - before;
+        Allocations.AssertSteadyStateAllocatesNothing(i => cluster.Pick(WithHash(hashes[i & 255])));
     }
 
     private static LoadBalancingPolicy Policy(string name) => name switch

@@ -2,6 +2,7 @@ using Grpc.Core;
 using Mesh.Client.Model;
 using Mesh.Client.Resilience.Internal;
 using Mesh.Client.Routing.Internal;
+using Mesh.Client.Tests.TestInfrastructure;
 
 namespace Mesh.Client.Tests.Resilience;
 
@@ -460,18 +461,7 @@ public class FaultInjectorTests
         var http = new HttpRequestView(message);
         var grpc = new GrpcRequestView(null);
 
-        for (var i = 0; i < 2_000; i++)
-        {
-            Decide();
-        }
-
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < Trials; i++)
-        {
-            Decide();
-        }
-
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Allocations.AssertSteadyStateAllocatesNothing(_ => Decide(), count: Trials);
 
         void Decide()
         {
