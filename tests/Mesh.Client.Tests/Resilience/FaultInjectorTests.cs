@@ -461,7 +461,9 @@ public class FaultInjectorTests
         var http = new HttpRequestView(message);
         var grpc = new GrpcRequestView(null);
 
-        Allocations.AssertSteadyStateAllocatesNothing(_ => Decide(), count: Trials);
+        var measured = Allocations.Measure(_ => Decide(), count: Trials);
+
+        Assert.True(measured.RoundsThatAllocated <= 1, measured.ToString());
 
         void Decide()
         {
