@@ -1,11 +1,13 @@
 using System.Text.Json;
+using Mesh.Client.Tests.TestInfrastructure;
 
 namespace Mesh.Client.Tests.Interop;
 
 /// <summary>
 /// What the interop tests need outside .NET, found or installed once per test run: the repository root, Node.js
 /// with the packages of <c>tests/interop/package.json</c> (installed with <c>npm ci</c> when missing), and gRPC
-/// C-core for Python (Debian's <c>python3-grpcio</c>, installed with apt-get when missing and the tests run as root).
+/// C-core for Python (Debian's <c>python3-grpcio</c>, installed with apt-get when missing and the tests run as root),
+/// both through the run's one installer, <see cref="TestPrerequisites"/>.
 /// Anything missing that cannot be installed fails the test with what is missing and the command that installs it;
 /// nothing is skipped.
 /// </summary>
@@ -14,7 +16,6 @@ internal static class InteropEnvironment
     /// <summary>The Python that Debian's python3-grpcio installs into.</summary>
     public const string Python = "/usr/bin/python3";
 
-    private static readonly TimeSpan InstallTimeout = TimeSpan.FromMinutes(5);
     private static readonly Lazy<string> LazyRepoRoot = new(FindRepoRoot);
     private static readonly Lazy<Task<string>> LazyNode = new(EnsureNodePackagesCoreAsync);
     private static readonly Lazy<Task<string>> LazyPythonGrpc = new(EnsurePythonGrpcCoreAsync);
@@ -96,34 +97,15 @@ internal static class InteropEnvironment
 
     private static async Task<string> EnsureNodePackagesCoreAsync()
     {
-        const string Install = "install Node.js 20 or later (with npm), then run: npm ci --prefix tests/interop";
         var node = FindOnPath("node")
-            ?? throw new InvalidOperationException($"The interop tests need Node.js: 'node' is not on PATH. To fix: {Install}.");
-
-        var missing = MissingNodePackages();
-        if (missing.Count > 0)
-        {
-            var npm = FindOnPath("npm")
-                ?? throw new InvalidOperationException($"tests/interop/node_modules lacks {string.Join(", ", missing)} and 'npm' is not on PATH to install them. To fix: {Install}.");
-            var (exitCode, description) = await InteropProcess.RunAsync(
-                npm,
-                ["ci", "--no-audit", "--no-fund"],
-                InteropDirectory,
-                InstallTimeout);
-            missing = MissingNodePackages();
-            if (exitCode != 0 || missing.Count > 0)
-            {
-                throw new InvalidOperationException(
-                    $"'npm ci' in tests/interop failed (exit code {exitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none: timed out"}); still missing: {string.Join(", ", missing)}. " +
-                    $"Run it by hand to see why: npm ci --prefix tests/interop\n{description}");
-            }
-        }
-
+            ?? throw new InvalidOperationException(
+                "The interop tests need Node.js: 'node' is not on PATH. To fix: install Node.js 20 or later (with npm), then run: npm ci --prefix tests/interop.");
+        await TestPrerequisites.EnsureNpmPackagesAsync("The interop tests (grpc-js-xds, the upstream Envoy protos)", InteropDirectory, MissingNodePackages);
         return node;
     }
 
     /// <summary>The dependencies of tests/interop/package.json that node_modules lacks at their exact versions.</summary>
-    private static List<string> MissingNodePackages()
+    private static IReadOnlyList<string> MissingNodePackages()
     {
         using var package = JsonDocument.Parse(File.ReadAllText(Path.Combine(InteropDirectory, "package.json")));
         var missing = new List<string>();
@@ -144,28 +126,12 @@ internal static class InteropEnvironment
 
     private static async Task<string> EnsurePythonGrpcCoreAsync()
     {
-        const string Install = "sudo apt-get update && sudo apt-get install -y python3-grpcio   (Debian/Ubuntu; .ci/run does this)";
+        await TestPrerequisites.EnsureDebianPackagesAsync(
+            "The interop tests (gRPC C-core for Python)",
+            async () => (await ProbePythonGrpcAsync()).Problem is { Length: > 0 } problem ? problem : null,
+            "python3-grpcio");
         var (version, problem) = await ProbePythonGrpcAsync();
-        if (version is not null)
-        {
-            return version;
-        }
-
-        var aptGet = FindOnPath("apt-get");
-        if (!Environment.IsPrivilegedProcess || aptGet is null)
-        {
-            throw new InvalidOperationException(
-                $"The interop tests need gRPC C-core for Python: {problem}. " +
-                $"{(aptGet is null ? "apt-get is not available" : "The tests do not run as root")}, so it cannot be installed for you. To fix: {Install}.");
-        }
-
-        var environment = new Dictionary<string, string> { ["DEBIAN_FRONTEND"] = "noninteractive" };
-        var (updateCode, updateOutput) = await InteropProcess.RunAsync(aptGet, ["update"], RepoRoot, InstallTimeout, environment);
-        var (installCode, installOutput) = await InteropProcess.RunAsync(aptGet, ["install", "-y", "--no-install-recommends", "python3-grpcio"], RepoRoot, InstallTimeout, environment);
-        (version, problem) = await ProbePythonGrpcAsync();
-        return version ?? throw new InvalidOperationException(
-            $"The interop tests need gRPC C-core for Python ({problem}); installing python3-grpcio with apt-get failed " +
-            $"(apt-get update exit code {updateCode}, apt-get install exit code {installCode}). To fix: {Install}.\n{updateOutput}\n{installOutput}");
+        return version ?? throw new InvalidOperationException($"The interop tests need gRPC C-core for Python: {problem}");
     }
 
     private static async Task<(string? Version, string Problem)> ProbePythonGrpcAsync()

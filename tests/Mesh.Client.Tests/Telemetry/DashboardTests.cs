@@ -124,31 +124,16 @@ public class DashboardTests
     private static Task<string> EnsureChromiumAsync() => Chromium.Value;
 
     /// <summary>
-    /// Finds Chromium; when it is missing and the tests run as root with apt-get (a fresh CI machine), installs
-    /// it once, as the interop fixture does for python3-grpcio; otherwise fails saying what to install.
+    /// Finds Chromium; when it is missing and the tests run as root with apt-get (a fresh CI machine), installs it
+    /// through the run's one installer; otherwise fails saying what to install.
     /// </summary>
     private static async Task<string> EnsureChromiumCoreAsync()
     {
-        const string Install = "sudo apt-get update && sudo apt-get install -y chromium   (Debian/Ubuntu; .ci/run does this)";
-        if (FindChromium() is { } found)
-        {
-            return found;
-        }
-
-        var aptGet = Interop.InteropEnvironment.FindOnPath("apt-get");
-        if (!Environment.IsPrivilegedProcess || aptGet is null)
-        {
-            Assert.Fail("The dashboard test draws the page in headless Chromium, which is not installed (no 'chromium' on PATH); "
-                + $"{(aptGet is null ? "apt-get is not available" : "the tests do not run as root")}, so it cannot be installed for you. To fix: {Install}.");
-        }
-
-        var environment = new Dictionary<string, string> { ["DEBIAN_FRONTEND"] = "noninteractive" };
-        var timeout = TimeSpan.FromMinutes(10);
-        var (updateCode, updateOutput) = await Interop.InteropProcess.RunAsync(aptGet!, ["update"], Path.GetTempPath(), timeout, environment);
-        var (installCode, installOutput) = await Interop.InteropProcess.RunAsync(aptGet!, ["install", "-y", "--no-install-recommends", "chromium"], Path.GetTempPath(), timeout, environment);
-        return FindChromium() ?? throw new InvalidOperationException(
-            $"The dashboard test needs headless Chromium; installing it with apt-get failed (apt-get update exit code {updateCode}, "
-            + $"apt-get install exit code {installCode}). To fix: {Install}.\n{updateOutput}\n{installOutput}");
+        await TestPrerequisites.EnsureDebianPackagesAsync(
+            "The dashboard test (headless Chromium draws the page)",
+            () => Task.FromResult(FindChromium() is null ? "Chromium ('chromium' on PATH)" : null),
+            "chromium");
+        return FindChromium() ?? throw new InvalidOperationException("Chromium was installed, yet 'chromium' is not on PATH.");
     }
 
     private static string? FindChromium()
