@@ -134,8 +134,14 @@ public sealed class MeshEndpointOptions
 /// <summary>A service's load-balancing policy and its settings.</summary>
 public sealed class MeshLoadBalancingOptions
 {
-    /// <summary><c>round_robin</c> (default), <c>least_request</c>, <c>random</c>, <c>ring_hash</c>, <c>maglev</c> or <c>pick_first</c>.</summary>
+    /// <summary>
+    /// <c>round_robin</c> (default), <c>least_request</c>, <c>random</c>, <c>ring_hash</c>, <c>maglev</c> or <c>pick_first</c>.
+    /// Case and word separators do not matter: <c>RoundRobin</c> and <c>round-robin</c> are <c>round_robin</c>.
+    /// </summary>
     public string Policy { get; set; } = LoadBalancingPolicyNames.RoundRobin;
+
+    /// <summary>Whether configuration wrote the policy as <c>"LoadBalancing": "name"</c>, so that errors name that key.</summary>
+    internal bool PolicyIsShortForm { get; set; }
 
     /// <summary><c>least_request</c>: candidates per pick, 2 or more.</summary>
     public int ChoiceCount { get; set; } = 2;

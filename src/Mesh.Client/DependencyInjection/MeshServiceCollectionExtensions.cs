@@ -89,8 +89,10 @@ public static partial class MeshServiceCollectionExtensions
                 Metrics = sp.GetRequiredService<MeshMetrics>(),
             };
             runtime.Metrics.Observe(() => runtime.Current.Clusters.Values);
-            sp.GetRequiredService<ConfigurationMeshSource>().Start(runtime);
+            var configuration = sp.GetRequiredService<ConfigurationMeshSource>();
+            configuration.Start(runtime);
             StartXds(sp, runtime);
+            configuration.WarnIfEmpty(runtime, sp.GetRequiredService<IOptions<MeshOptions>>().Value.ConfigurationPath);
             return runtime;
         });
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, MeshHostedService>());

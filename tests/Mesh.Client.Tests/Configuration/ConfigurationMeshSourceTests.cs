@@ -62,4 +62,33 @@ public class ConfigurationMeshSourceTests
         Assert.Equal(generation, runtime.Current.Generation);
         Assert.StartsWith(backends[0].Name, await client.GetStringAsync("http://catalog/whoami"), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task StartAsync_NoServicesAndNoBootstrap_WarnsNamingWhatIsMissing()
+    {
+        await using var host = await MeshHost.StartAsync("""{ "Logging": { } }""");
+
+        var record = Assert.Single(host.Logs.GetSnapshot(), r => r.Id.Id == 1004);
+
+        Assert.Equal(LogLevel.Warning, record.Level);
+        Assert.Contains("configuration has no 'Mesh:Services'", record.Message, StringComparison.Ordinal);
+        Assert.Contains("GRPC_XDS_BOOTSTRAP, GRPC_XDS_BOOTSTRAP_CONFIG or Mesh:Xds:Bootstrap", record.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StartAsync_WithServices_DoesNotWarnOfAnEmptyMesh()
+    {
+        await using var host = await MeshHost.StartAsync(MeshJson.WithServices(MeshJson.Service("catalog", "[ \"127.0.0.1:5001\" ]")));
+
+        Assert.DoesNotContain(host.Logs.GetSnapshot(), r => r.Id.Id == 1004);
+    }
+
+    [Fact]
+    public async Task StartAsync_WithABootstrapOnly_DoesNotWarnOfAnEmptyMesh()
+    {
+        await using var controlPlane = await Mesh.Client.Testing.XdsTestServer.StartAsync();
+        await using var host = await MeshHost.StartAsync(XdsMesh.AppSettings(controlPlane.CreateBootstrapJson()));
+
+        Assert.DoesNotContain(host.Logs.GetSnapshot(), r => r.Id.Id == 1004);
+    }
 }

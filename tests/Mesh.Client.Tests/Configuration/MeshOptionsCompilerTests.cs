@@ -36,13 +36,16 @@ public class MeshOptionsCompilerTests
     [InlineData("""{ "Endpoints": [ { "Address": "a:1", "Priority": -1 } ] }""", "Mesh:Services:svc:Endpoints:0:Priority '-1': priority must be 0 or more")]
     [InlineData("""{ "Endpoints": [ { "Address": "a:1", "Health": "sick" } ] }""", "Mesh:Services:svc:Endpoints:0:Health 'sick': unknown health")]
     [InlineData("""{ "Endpoints": [ "a:1", "A:1" ] }""", "Mesh:Services:svc:Endpoints:1 'A:1': duplicate endpoint; already listed at Endpoints:0")]
-    [InlineData("""{ "Endpoints": [ "a:1" ], "LoadBalancing": "fastest" }""", "Mesh:Services:svc:LoadBalancing:Policy 'fastest': unknown load-balancing policy")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "LoadBalancing": "fastest" }""", "Mesh:Services:svc:LoadBalancing 'fastest': unknown load-balancing policy; expected one of round_robin, least_request, random, ring_hash, maglev, pick_first")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "LoadBalancing": { "Policy": "least_requests" } }""", "Mesh:Services:svc:LoadBalancing:Policy 'least_requests': unknown load-balancing policy; expected one of round_robin, least_request, random, ring_hash, maglev, pick_first; did you mean 'least_request'?")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "LoadBalancing": "round_robbin" }""", "Mesh:Services:svc:LoadBalancing 'round_robbin': unknown load-balancing policy; expected one of round_robin, least_request, random, ring_hash, maglev, pick_first; did you mean 'round_robin'?")]
     [InlineData("""{ "Endpoints": [ "a:1" ], "LoadBalancing": { "Policy": "least_request", "ChoiceCount": 1 } }""", "Mesh:Services:svc:LoadBalancing:ChoiceCount '1': choice count must be 2 or more")]
     [InlineData("""{ "Endpoints": [ "a:1" ], "LoadBalancing": { "Policy": "ring_hash", "MinRingSize": 4096, "MaxRingSize": 1024 } }""", "Mesh:Services:svc:LoadBalancing:MinRingSize '4096': minimum ring size is larger than MaxRingSize (1024)")]
     [InlineData("""{ "Endpoints": [ "a:1" ], "LoadBalancing": { "Policy": "ring_hash", "MaxRingSize": 9000000 } }""", "Mesh:Services:svc:LoadBalancing:MaxRingSize '9000000': ring size must be between 1 and 8388608")]
     [InlineData("""{ "Endpoints": [ "a:1" ], "LoadBalancing": { "Policy": "maglev", "TableSize": 65536 } }""", "Mesh:Services:svc:LoadBalancing:TableSize '65536': table size must be a prime")]
     [InlineData("""{ "Endpoints": [ "a:1" ], "Protocol": "http3" }""", "Mesh:Services:svc:Protocol 'http3': expected one of Auto, Http1, Http2")]
     [InlineData("""{ "Endpionts": [ "a:1" ] }""", "Mesh:Services:svc:Endpionts: unknown setting 'Endpionts'; expected one of Hosts, Endpoints")]
+    [InlineData("""{ "Endpoints": [ "a:1" ], "Endpionts": [ "a:1" ] }""", "; did you mean 'Endpoints'?")]
     [InlineData("""{ }""", "Mesh:Services:svc: service has neither Endpoints nor Routes")]
     [InlineData("""{ "Hosts": [ "svc:http" ], "Endpoints": [ "a:1" ] }""", "Mesh:Services:svc:Hosts:0 'svc:http': expected host or host:port")]
     [InlineData("""{ "Endpoints": [ { "Address": "a:1", "Zone": "z1" } ], "Localities": { "z2": { "Weight": 2 } } }""", "Mesh:Services:svc:Localities:z2: no endpoint of this service is in zone 'z2'")]
@@ -88,7 +91,7 @@ public class MeshOptionsCompilerTests
             """).Errors.Select(e => e.Path).ToArray();
 
         Assert.Contains("Mesh:Services:a:Endpoints:1", errors);
-        Assert.Contains("Mesh:Services:a:LoadBalancing:Policy", errors);
+        Assert.Contains("Mesh:Services:a:LoadBalancing", errors);
         Assert.Contains("Mesh:Services:b:Endpoints:0:Weight", errors);
     }
 
@@ -98,6 +101,20 @@ public class MeshOptionsCompilerTests
         var errors = Compile("""{ "Platform": { "Mesh": { "Services": { "svc": { "Endpoints": [ "a:b" ] } } } } }""", "Platform:Mesh").Errors;
 
         Assert.Equal("Platform:Mesh:Services:svc:Endpoints:0 'a:b': port is not a number", Assert.Single(errors).ToString());
+    }
+
+    [Theory]
+    [InlineData("\"RoundRobin\"", "round_robin")]
+    [InlineData("\"round-robin\"", "round_robin")]
+    [InlineData("{ \"Policy\": \"LeastRequest\", \"ChoiceCount\": 3 }", "least_request")]
+    [InlineData("{ \"Policy\": \"RING_HASH\" }", "ring_hash")]
+    [InlineData("\"PickFirst\"", "pick_first")]
+    public void Compile_PolicyNameInAnotherSpelling_IsThatPolicy(string loadBalancing, string expected)
+    {
+        var result = Compile($$"""{ "Mesh": { "Services": { "svc": { "Endpoints": [ "a:1" ], "LoadBalancing": {{loadBalancing}} } } } }""");
+
+        Assert.Empty(result.Errors);
+        Assert.Equal(expected, result.Snapshot!.Clusters["svc"].LoadBalancing.Name);
     }
 
     [Fact]

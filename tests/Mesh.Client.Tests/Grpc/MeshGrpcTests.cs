@@ -118,6 +118,20 @@ public class MeshGrpcTests
 
         Assert.Equal(StatusCode.Unavailable, ex.StatusCode);
         Assert.Contains("no mesh service named 'inventory'", ex.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("The mesh's services are catalog.", ex.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Call_EmptyMesh_FailsUnavailableSayingTheMeshHasNoServicesAndWhy()
+    {
+        await using var host = await MeshHost.StartAsync("""{ "Logging": { } }""");
+        using var channel = MeshGrpc.CreateChannel("xds:///inventory", host.Services);
+        var client = new Echo.EchoClient(channel);
+
+        var ex = await Assert.ThrowsAsync<RpcException>(() => client.HelloAsync(new HelloRequest(), deadline: DateTime.UtcNow.AddSeconds(10)).ResponseAsync);
+
+        Assert.Equal(StatusCode.Unavailable, ex.StatusCode);
+        Assert.Contains("The mesh has no services at all: AddMesh() found neither services under Mesh:Services nor an xDS bootstrap", ex.Status.Detail, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -54,6 +54,47 @@ public class MeshHttpHandlerTests
     }
 
     [Fact]
+    public async Task SendAsync_UnknownNameWithAnEmptyMesh_SaysTheMeshHasNoServicesAndWhy()
+    {
+        await using var host = await MeshHost.StartAsync("""{ "Logging": { } }""");
+        var client = host.Services.GetRequiredService<IHttpClientFactory>().CreateClient();
+
+        var ex = await Assert.ThrowsAsync<MeshRequestException>(() => client.GetAsync("http://mesh-test-no-such-backend/items"));
+
+        Assert.Equal(MeshFailureReason.UnknownService, ex.Reason);
+        Assert.Equal("mesh-test-no-such-backend", ex.Service);
+        Assert.Equal(HttpRequestError.NameResolutionError, ex.HttpRequestError);
+        Assert.IsType<HttpRequestException>(ex.InnerException);
+        Assert.Contains("'mesh-test-no-such-backend' is not a mesh service, and name resolution does not know it either", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("The mesh has no services at all: AddMesh() found neither services under Mesh:Services nor an xDS bootstrap", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SendAsync_UnknownNameBesideOtherServices_ListsTheServicesTheMeshHas()
+    {
+        await using var host = await MeshHost.StartAsync(MeshJson.WithServices(
+            MeshJson.Service("catalog", "[ \"127.0.0.1:5001\" ]") + "," + MeshJson.Service("orders", "[ \"127.0.0.1:5002\" ]")));
+        var client = host.Services.GetRequiredService<IHttpClientFactory>().CreateClient();
+
+        var ex = await Assert.ThrowsAsync<MeshRequestException>(() => client.GetAsync("http://mesh-test-no-such-backend:8080/items"));
+
+        Assert.Equal("mesh-test-no-such-backend:8080", ex.Service);
+        Assert.Contains("The mesh's services are catalog, orders.", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SendAsync_UnknownDottedHost_FailsAsHttpClientWouldWithoutTheMesh()
+    {
+        await using var host = await MeshHost.StartAsync(MeshJson.WithServices(MeshJson.Service("catalog", "[ \"127.0.0.1:5001\" ]")));
+        var client = host.Services.GetRequiredService<IHttpClientFactory>().CreateClient();
+
+        var ex = await Assert.ThrowsAsync<HttpRequestException>(() => client.GetAsync("http://no-such-host.invalid/items"));
+
+        Assert.IsNotType<MeshRequestException>(ex);
+        Assert.Equal(HttpRequestError.NameResolutionError, ex.HttpRequestError);
+    }
+
+    [Fact]
     public async Task SendAsync_NoRouteMatches_ThrowsNamingServiceAndPath()
     {
         await using var backends = await Backends.StartAsync(1);

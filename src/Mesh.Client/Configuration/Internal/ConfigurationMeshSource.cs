@@ -51,6 +51,18 @@ internal sealed partial class ConfigurationMeshSource : IDisposable
         }
     }
 
+    /// <summary>
+    /// Warns, once at start, when the mesh has nothing to do: no services in configuration and no control plane.
+    /// Requests then pass through to DNS, which rarely knows mesh names, and the failure would not mention the mesh.
+    /// </summary>
+    public void WarnIfEmpty(MeshRuntime runtime, string configurationPath)
+    {
+        if (runtime.Discovery is null && runtime.Current.Services.Count == 0)
+        {
+            Log.MeshEmpty(_logger, configurationPath);
+        }
+    }
+
     public void Dispose()
     {
         lock (_lock)

@@ -211,7 +211,9 @@ internal static class MeshConfigurationReader
         var lb = section.GetSection("LoadBalancing");
         if (lb.Value is { } policyName)
         {
+            // The short form, "LoadBalancing": "round_robin": errors about the name point at LoadBalancing itself.
             service.LoadBalancing.Policy = policyName;
+            service.LoadBalancing.PolicyIsShortForm = true;
         }
         else if (lb.Exists())
         {
@@ -306,7 +308,7 @@ internal static class MeshConfigurationReader
         {
             if (!known.Contains(child.Key, StringComparer.OrdinalIgnoreCase))
             {
-                errors.Add(new MeshConfigurationError(child.Path, child.Value, $"unknown setting '{child.Key}'; expected one of {string.Join(", ", known)}"));
+                errors.Add(new MeshConfigurationError(child.Path, child.Value, $"unknown setting '{child.Key}'; expected one of {string.Join(", ", known)}{Spelling.DidYouMean(child.Key, known)}"));
             }
         }
     }

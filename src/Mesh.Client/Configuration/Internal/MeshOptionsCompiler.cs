@@ -335,8 +335,7 @@ internal static class MeshOptionsCompiler
     private static LoadBalancingPolicy? CompilePolicy(MeshLoadBalancingOptions lb, string path, List<MeshConfigurationError> errors)
     {
         var count = errors.Count;
-        var name = lb.Policy?.Trim() ?? string.Empty;
-        switch (name.ToLowerInvariant())
+        switch (Spelling.Match(lb.Policy, LoadBalancingPolicyNames.All))
         {
             case LoadBalancingPolicyNames.RoundRobin:
                 return RoundRobinPolicy.Instance;
@@ -375,7 +374,10 @@ internal static class MeshOptionsCompiler
 
                 return errors.Count > count ? null : new MaglevPolicy { TableSize = lb.TableSize };
             default:
-                errors.Add(new(path + ":Policy", lb.Policy, $"unknown load-balancing policy; expected one of {string.Join(", ", LoadBalancingPolicyNames.All)}"));
+                errors.Add(new(
+                    lb.PolicyIsShortForm ? path : path + ":Policy",
+                    lb.Policy,
+                    $"unknown load-balancing policy; expected one of {string.Join(", ", LoadBalancingPolicyNames.All)}{Spelling.DidYouMean(lb.Policy, LoadBalancingPolicyNames.All)}"));
                 return null;
         }
     }

@@ -175,7 +175,7 @@ internal sealed partial class MeshResolver : Resolver
             }
             else
             {
-                message = $"{Display}: no mesh service named '{_name}' is configured (source: {table.Snapshot.Source}, version {table.Snapshot.Version}).";
+                message = $"{Display}: no mesh service named '{_name}' is configured (source: {table.Snapshot.Source}, version {table.Snapshot.Version}). {UnknownServiceMessage.ForGrpcTarget(_runtime)}";
             }
 
             _deliveredGeneration = table.Generation;

@@ -55,7 +55,25 @@ internal sealed partial class MeshHttpHandler : DelegatingHandler
             }
         }
 
-        return base.SendAsync(request, cancellationToken);
+        // A one-label host ("backend") is most likely meant as a mesh service: if DNS does not know it either, say
+        // that the mesh has no such service. Hosts with a dot pass through untouched.
+        return uri.Host.Contains('.', StringComparison.Ordinal) || uri.IsLoopback
+            ? base.SendAsync(request, cancellationToken)
+            : PassThroughAsync(request, uri, cancellationToken);
+    }
+
+    /// <summary>Sends a request to a host the mesh does not know; a name resolution failure says so.</summary>
+    private async Task<HttpResponseMessage> PassThroughAsync(HttpRequestMessage request, Uri uri, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException ex) when (ex.HttpRequestError == HttpRequestError.NameResolutionError)
+        {
+            var authority = uri.IsDefaultPort ? uri.Host : uri.Authority;
+            throw new MeshRequestException(authority, MeshFailureReason.UnknownService, UnknownServiceMessage.ForHttpHost(authority, _runtime, ex.Message), ex);
+        }
     }
 
     /// <summary>
