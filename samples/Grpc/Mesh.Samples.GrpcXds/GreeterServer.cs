@@ -27,16 +27,17 @@ public sealed class GreeterServer : IAsyncDisposable
     /// <returns>The running server.</returns>
     public static async Task<GreeterServer> StartAsync(string name, string version)
     {
+        var instance = new GreeterInstance(name, version);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
         builder.Services.AddGrpc();
-        builder.Services.AddSingleton(new GreeterInstance(name, version));
+        builder.Services.AddSingleton(instance);
 
         var app = builder.Build();
         app.MapGrpcService<GreeterService>();
         await app.StartAsync();
-        return new GreeterServer(app, new GreeterInstance(name, version), new Uri(app.Urls.First()).Port);
+        return new GreeterServer(app, instance, new Uri(app.Urls.First()).Port);
     }
 
     /// <inheritdoc />
