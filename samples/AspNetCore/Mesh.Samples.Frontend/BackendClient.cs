@@ -8,11 +8,22 @@ public sealed class BackendClient(HttpClient http)
     public string Address => http.BaseAddress?.ToString() ?? "";
 
     /// <summary>Calls <c>GET /api/items</c> on whichever backend instance the mesh picks.</summary>
+    /// <param name="canary">The caller's <c>x-canary</c> header, passed on when present (routes may match it).</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The instance's answer.</returns>
-    public async Task<BackendItems> GetItemsAsync(CancellationToken cancellationToken) =>
-        await http.GetFromJsonAsync<BackendItems>("api/items", cancellationToken)
-        ?? throw new InvalidOperationException($"{Address}api/items answered null.");
+    public async Task<BackendItems> GetItemsAsync(string? canary, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "api/items");
+        if (canary is not null)
+        {
+            request.Headers.Add("x-canary", canary);
+        }
+
+        using var response = await http.SendAsync(request, cancellationToken);
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<BackendItems>(cancellationToken)
+            ?? throw new InvalidOperationException($"{Address}api/items answered null.");
+    }
 }
 
 /// <summary>What the backend's <c>GET /api/items</c> returns.</summary>

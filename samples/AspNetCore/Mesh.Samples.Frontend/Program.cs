@@ -3,6 +3,7 @@
 // mesh's business: AddMesh() reads it from the "Mesh" section of appsettings.json (or from an xDS control
 // plane, when a bootstrap is set), so the code below only ever says http://backend.
 using Mesh.Samples.Frontend;
+using Microsoft.AspNetCore.Mvc;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -16,13 +17,14 @@ builder.Services.AddHealthChecks().AddMeshHealthCheck();
 
 var app = builder.Build();
 
-app.MapGet("/", async (BackendClient backend, int? calls, CancellationToken cancellationToken) =>
+app.MapGet("/", async (BackendClient backend, int? calls, [FromHeader(Name = "x-canary")] string? canary, CancellationToken cancellationToken) =>
 {
     var count = Math.Clamp(calls ?? 10, 1, 1000);
     var answers = new Dictionary<(string Instance, string Version), int>();
     for (var i = 0; i < count; i++)
     {
-        var items = await backend.GetItemsAsync(cancellationToken);
+        // x-canary is passed on, so that a route on it (the Kubernetes sample's VirtualService) can pick v2.
+        var items = await backend.GetItemsAsync(canary, cancellationToken);
         answers[(items.Instance, items.Version)] = answers.GetValueOrDefault((items.Instance, items.Version)) + 1;
     }
 

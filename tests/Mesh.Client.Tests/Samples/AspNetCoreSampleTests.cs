@@ -64,6 +64,29 @@ public sealed class AspNetCoreSampleTests
     }
 
     [Fact]
+    public async Task Frontend_CanaryHeader_IsPassedOnSoThatARouteOnItPicksTheCanary()
+    {
+        await using var backend1 = StartBackend("backend-1");
+        await using var backend2 = StartBackend("backend-2");
+        await using var canary = StartBackend("backend-3", version: "v2");
+        await using var frontend = AspNetCoreSampleApp<BackendClient>.Start(new Dictionary<string, string>
+        {
+            ["Mesh:Services:backend:Endpoints:0"] = backend1.Endpoint,
+            ["Mesh:Services:backend:Endpoints:1"] = backend2.Endpoint,
+            ["Mesh:Services:backend:Routes:0:Match:Headers:x-canary"] = "true",
+            ["Mesh:Services:backend:Routes:0:Cluster"] = "backend-canary",
+            ["Mesh:Services:backend-canary:Endpoints:0"] = canary.Endpoint,
+        });
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/?calls=4") { Headers = { { "x-canary", "true" } } };
+
+        using var response = await frontend.Client.SendAsync(request);
+        var spread = await response.Content.ReadFromJsonAsync<SpreadResponse>();
+
+        Assert.NotNull(spread);
+        Assert.Equal([new Answer("backend-3", "v2", 4)], spread.Answers);
+    }
+
+    [Fact]
     public async Task Frontend_Healthz_IsHealthyWithTheMeshFromAppSettings()
     {
         await using var frontend = StartFrontend("127.0.0.1:5101", "127.0.0.1:5102");
