@@ -1,7 +1,9 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Mesh.Client.Tests.TestInfrastructure;
 using Mesh.Samples.Echo;
+using Xunit.Abstractions;
 
 namespace Mesh.Client.Tests.Packaging;
 
@@ -12,8 +14,8 @@ namespace Mesh.Client.Tests.Packaging;
 /// (<c>xds:///</c>), from its appsettings.json alone. A package that builds but does not work (a dependency missing
 /// from its nuspec, an assembly missing from lib/) fails here: at restore, at compile, or when the app runs.
 /// </summary>
-[Collection("Nested dotnet builds")]
-public sealed class ConsumerSmokeTests
+[Collection(NestedDotnetCollection.Name)]
+public sealed class ConsumerSmokeTests(ITestOutputHelper log)
 {
     private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(1);
@@ -42,6 +44,9 @@ public sealed class ConsumerSmokeTests
             build.EnsureSuccess("building tests/consumer from the local feed");
             var output = Path.Combine(consumer, "bin", "Release", "net10.0");
             var run = await NestedCommand.DotnetAsync([Path.Combine(output, "Mesh.Client.Consumer.dll")], output, RunTimeout, environment);
+
+            log.WriteLine($"pack {packed.Pack.Elapsed.TotalSeconds:F0} s (once per run), consumer restore+build {build.Elapsed.TotalSeconds:F0} s, run {run.Elapsed.TotalSeconds:F1} s");
+            log.WriteLine(run.Output);
 
             // Assert: it ran and saw both backends on both doors, and both backends saw it.
             run.EnsureSuccess("running tests/consumer against two backends");

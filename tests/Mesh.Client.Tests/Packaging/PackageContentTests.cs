@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Mesh.Client.Tests.TestInfrastructure;
 
 namespace Mesh.Client.Tests.Packaging;
 
@@ -9,7 +10,7 @@ namespace Mesh.Client.Tests.Packaging;
 /// debugger would: metadata, files, README, icon, the exact version pin between the packages, and the symbol
 /// package's SourceLink map to the canonical GitHub repository at the packed commit.
 /// </summary>
-[Collection("Nested dotnet builds")]
+[Collection(NestedDotnetCollection.Name)]
 public sealed partial class PackageContentTests
 {
     private const string RepositoryUrl = "https://github.com/mesh-client/Mesh.Client";

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Mesh.Client.Tests.TestInfrastructure;
 
 namespace Mesh.Client.Tests.Packaging;
 
@@ -8,7 +9,7 @@ namespace Mesh.Client.Tests.Packaging;
 /// and a fork over ssh. Each case is a fresh clone of this repository with the working tree's build files laid
 /// over it, in which MSBuild runs only SourceLink's targets for Mesh.Client with warnings as errors.
 /// </summary>
-[Collection("Nested dotnet builds")]
+[Collection(NestedDotnetCollection.Name)]
 public sealed class SourceLinkRemoteTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(3);

@@ -1,8 +1,12 @@
 namespace Mesh.Client.Tests.TestInfrastructure;
 
 /// <summary>
-/// Tests that run nested <c>dotnet build/pack/publish/run</c> commands: one at a time, never beside each other
-/// (each takes both cores of the machine for a while).
+/// Tests that run nested <c>dotnet build/pack/publish/run</c>: each is heavy on a small machine, so they never run at
+/// the same time as each other.
 /// </summary>
-[CollectionDefinition("Nested dotnet builds", DisableParallelization = true)]
-public sealed class NestedDotnetCollection;
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class NestedDotnetCollection
+{
+    /// <summary>The collection's name.</summary>
+    public const string Name = "Nested dotnet builds";
+}
