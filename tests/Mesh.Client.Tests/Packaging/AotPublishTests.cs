@@ -40,7 +40,7 @@ public sealed class AotPublishTests(ITestOutputHelper output)
         "appsettings: config dump (MeshStatus JSON)",
         "appsettings: dashboard page",
         "appsettings: live reload",
-        "xds: gRPC over xds:/// with a TypedStruct ring_hash cluster",
+        "xds: gRPC over xds:/// with a TypedStruct wrr_locality/ring_hash cluster",
         "xds: HttpClient to a *.svc.cluster.local host",
         "xds: config dump shows the control plane and the TypedStruct's policy",
         "xds: a bad TypedStruct is NACKed naming the enum value",

@@ -69,7 +69,7 @@ internal static class XdsCheck
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToList();
         using var admin = new HttpClient { BaseAddress = new Uri(addresses[0]) };
 
-        await log.RunAsync("xds: gRPC over xds:/// with a TypedStruct ring_hash cluster", async () =>
+        await log.RunAsync("xds: gRPC over xds:/// with a TypedStruct wrr_locality/ring_hash cluster", async () =>
         {
             var client = app.Services.GetRequiredService<Probe.ProbeClient>();
             var answers = new HashSet<string>();
@@ -140,26 +140,32 @@ internal static class XdsCheck
     private static readonly Marshaller<byte[]> Bytes = Marshallers.Create(static b => b, static b => b);
 
     /// <summary>
-    /// <see cref="XdsResources.Cluster"/> with a <c>load_balancing_policy</c> of ring_hash whose configuration comes
-    /// as an <c>xds.type.v3.TypedStruct</c> (JSON-like), which the client reads through protobuf's JSON parser. The
-    /// Envoy types are internal to Mesh.Client, so the fields are appended to the Cluster's encoding by number.
+    /// <see cref="XdsResources.Cluster"/> with a <c>load_balancing_policy</c> of wrr_locality around ring_hash, given as
+    /// an <c>xds.type.v3.TypedStruct</c>: a JSON-like value that the client reads through protobuf's JSON parser, with
+    /// the child policy in an <c>Any</c> (<c>@type</c>) that the parser's type registry resolves, and an enum, a
+    /// wrapper and repeated fields inside. The Envoy types are internal to Mesh.Client, so the outer fields are
+    /// appended to the Cluster's encoding by number.
     /// </summary>
     private static Any RingHashCluster(string hashFunction)
     {
         var cluster = XdsResources.Cluster(ClusterName, http2: true);
-        var settings = new Struct
+        var ringHash = new Struct
         {
             Fields =
             {
-                ["minimumRingSize"] = Value.ForNumber(64),
+                ["@type"] = Value.ForString("type.googleapis.com/envoy.extensions.load_balancing_policies.ring_hash.v3.RingHash"),
+                ["minimumRingSize"] = Value.ForString("64"),
                 ["hashFunction"] = Value.ForString(hashFunction),
             },
         };
+        var child = new Struct { Fields = { ["name"] = Value.ForString("ring_hash"), ["typedConfig"] = Value.ForStruct(ringHash) } };
+        var policies = new Struct { Fields = { ["policies"] = Value.ForList(Value.ForStruct(new Struct { Fields = { ["typedExtensionConfig"] = Value.ForStruct(child) } })) } };
+        var wrrLocality = new Struct { Fields = { ["endpointPickingPolicy"] = Value.ForStruct(policies) } };
         var typedStruct = Concat(
-            Field(1, "type.googleapis.com/envoy.extensions.load_balancing_policies.ring_hash.v3.RingHash"),
-            Field(2, settings.ToByteString()));
+            Field(1, "type.googleapis.com/envoy.extensions.load_balancing_policies.wrr_locality.v3.WrrLocality"),
+            Field(2, wrrLocality.ToByteString()));
         var typedConfig = new Any { TypeUrl = "type.googleapis.com/xds.type.v3.TypedStruct", Value = typedStruct };
-        var extension = Concat(Field(1, "envoy.load_balancing_policies.ring_hash"), Field(2, typedConfig.ToByteString()));
+        var extension = Concat(Field(1, "envoy.load_balancing_policies.wrr_locality"), Field(2, typedConfig.ToByteString()));
 
         // Cluster.load_balancing_policy = 41 { policies = 1 { typed_extension_config = 4 { name = 1, typed_config = 2 } } }
         var policy = Field(41, Field(1, Field(4, extension)));
