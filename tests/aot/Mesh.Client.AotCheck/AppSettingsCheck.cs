@@ -8,6 +8,7 @@ using Mesh.Client.Testing;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.ServiceDiscovery;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
@@ -109,6 +110,16 @@ internal static class AppSettingsCheck
                 return answers.Count == 3;
             }, "gRPC calls on all 3 backends");
             return Describe(answers);
+        });
+
+        await log.RunAsync("appsettings: ServiceEndpointResolver (Microsoft.Extensions.ServiceDiscovery)", async () =>
+        {
+            var resolver = app.Services.GetRequiredService<ServiceEndpointResolver>();
+            var source = await resolver.GetEndpointsAsync("http://catalog", CancellationToken.None);
+            var endpoints = source.Endpoints.Select(e => e.EndPoint.ToString()!).Order(StringComparer.Ordinal).ToList();
+            string[] expected = [.. new[] { a.Address, b.Address, c.Address }.Order(StringComparer.Ordinal)];
+            Expect.That(endpoints.SequenceEqual(expected), $"resolved {string.Join(", ", endpoints)}, expected {string.Join(", ", expected)}");
+            return string.Join(", ", endpoints);
         });
 
         await log.RunAsync("appsettings: mutual TLS, HttpClient", async () =>
