@@ -130,7 +130,7 @@ public static class XdsResources
 
     /// <summary>
     /// A RouteConfiguration with one virtual host for <paramref name="domain"/> and the given routes, in
-    /// match order: path prefixes, exact header matches, single clusters or weighted splits, header hashing.
+    /// match order: path prefixes, exact header matches, single clusters or weighted splits, header hashing, retries.
     /// </summary>
     /// <param name="name">The route configuration name a Listener refers to.</param>
     /// <param name="domain">The virtual host's domain.</param>
@@ -176,6 +176,11 @@ public static class XdsResources
             if (route.HashHeader is { Length: > 0 } hashHeader)
             {
                 action.HashPolicy.Add(new RouteAction.Types.HashPolicy { Header = new RouteAction.Types.HashPolicy.Types.Header { HeaderName = hashHeader } });
+            }
+
+            if (route.Retry is { } retry)
+            {
+                action.RetryPolicy = retry.ToEnvoy(name);
             }
 
             virtualHost.Routes.Add(new Route { Name = route.Name ?? string.Empty, Match = match, Route_ = action });

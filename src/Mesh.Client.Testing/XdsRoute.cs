@@ -21,6 +21,9 @@ public sealed record XdsRoute
     /// <summary>A request header to hash for ring hash and Maglev clusters (<c>hash_policy[].header</c>).</summary>
     public string? HashHeader { get; init; }
 
+    /// <summary>The route's retry policy (<c>route.retry_policy</c>); none when <see langword="null"/>.</summary>
+    public XdsRetryPolicy? Retry { get; init; }
+
     /// <summary>The route's name.</summary>
     public string? Name { get; init; }
 }

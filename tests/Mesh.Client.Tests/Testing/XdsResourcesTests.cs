@@ -67,6 +67,60 @@ public sealed class XdsResourcesTests
         Assert.Contains("add up to 0", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void RouteConfiguration_RouteWithRetry_WritesRetryPolicy()
+    {
+        var retry = new XdsRetryPolicy("5xx,connect-failure", NumRetries: 2)
+        {
+            PerTryTimeout = TimeSpan.FromMilliseconds(500),
+            BaseInterval = TimeSpan.FromMilliseconds(5),
+            MaxInterval = TimeSpan.FromMilliseconds(50),
+            RetriableStatusCodes = [409],
+        };
+
+        var config = XdsResources.RouteConfiguration(
+            "routes",
+            "catalog",
+            new XdsRoute { Cluster = "c1", Retry = retry },
+            new XdsRoute { Cluster = "c2" }).Unpack<RouteConfiguration>();
+
+        var routes = Assert.Single(config.VirtualHosts).Routes;
+        var policy = routes[0].Route_.RetryPolicy;
+        Assert.Equal("5xx,connect-failure", policy.RetryOn);
+        Assert.Equal(2u, policy.NumRetries);
+        Assert.Equal(TimeSpan.FromMilliseconds(500), policy.PerTryTimeout.ToTimeSpan());
+        Assert.Equal(TimeSpan.FromMilliseconds(5), policy.RetryBackOff.BaseInterval.ToTimeSpan());
+        Assert.Equal(TimeSpan.FromMilliseconds(50), policy.RetryBackOff.MaxInterval.ToTimeSpan());
+        Assert.Equal([409u], policy.RetriableStatusCodes);
+        Assert.Null(routes[1].Route_.RetryPolicy);
+    }
+
+    [Fact]
+    public void RouteConfiguration_RetryWithDefaults_LeavesOptionalFieldsUnset()
+    {
+        var policy = Assert.Single(Assert.Single(XdsResources.RouteConfiguration("routes", "catalog", new XdsRoute { Cluster = "c1", Retry = new XdsRetryPolicy("unavailable") })
+            .Unpack<RouteConfiguration>().VirtualHosts).Routes).Route_.RetryPolicy;
+
+        Assert.Equal("unavailable", policy.RetryOn);
+        Assert.Equal(1u, policy.NumRetries);
+        Assert.Null(policy.PerTryTimeout);
+        Assert.Null(policy.RetryBackOff);
+        Assert.Empty(policy.RetriableStatusCodes);
+    }
+
+    [Theory]
+    [InlineData("", false, "needs RetryOn")]
+    [InlineData("5xx", true, "MaxInterval needs a BaseInterval")]
+    public void RouteConfiguration_InvalidRetry_ThrowsNamingRouteConfiguration(string retryOn, bool maxIntervalOnly, string expected)
+    {
+        var retry = new XdsRetryPolicy(retryOn) { MaxInterval = maxIntervalOnly ? TimeSpan.FromSeconds(1) : null };
+
+        var error = Assert.Throws<ArgumentException>(() => XdsResources.RouteConfiguration("routes", "catalog", new XdsRoute { Cluster = "c1", Retry = retry }));
+
+        Assert.Contains("Route configuration 'routes'", error.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("round_robin", (int)EnvoyCluster.Types.LbPolicy.RoundRobin, 0)]
     [InlineData("least_request", (int)EnvoyCluster.Types.LbPolicy.LeastRequest, 0)]
