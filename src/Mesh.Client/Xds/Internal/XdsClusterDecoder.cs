@@ -427,7 +427,7 @@ internal static class XdsClusterDecoder
             };
             if (type is null)
             {
-                AddError(errors, Field(typedPath, "san_type"), $"must be EMAIL, DNS, URI or IP_ADDRESS, found {EnumName(typed.SanType)}"
+                AddError(errors, Field(typedPath, "san_type"), $"must be EMAIL, DNS, URI or IP_ADDRESS, found {EnumName(SubjectAltNameMatcher.Descriptor, SubjectAltNameMatcher.SanTypeFieldNumber, (int)typed.SanType)}"
                     + (typed.SanType == SubjectAltNameMatcher.Types.SanType.OtherName ? " (a client does not match OTHER_NAME SANs)" : string.Empty));
             }
 
@@ -513,7 +513,7 @@ internal static class XdsClusterDecoder
             case Cluster.Types.DiscoveryType.LogicalDns:
                 return DecodeLogicalDns(cluster, errors);
             default:
-                AddError(errors, "type", $"{EnumName(cluster.Type)} is not supported (a client supports EDS, LOGICAL_DNS and the aggregate cluster_type)");
+                AddError(errors, "type", $"{EnumName(Cluster.Descriptor, Cluster.TypeFieldNumber, (int)cluster.Type)} is not supported (a client supports EDS, LOGICAL_DNS and the aggregate cluster_type)");
                 return null;
         }
     }
@@ -660,7 +660,7 @@ internal static class XdsClusterDecoder
             return DecodePolicyList(policy, "load_balancing_policy", 0, errors);
         }
 
-        var context = $"lb_policy {EnumName(cluster.LbPolicy)}";
+        var context = $"lb_policy {EnumName(Cluster.Descriptor, Cluster.LbPolicyFieldNumber, (int)cluster.LbPolicy)}";
         switch (cluster.LbPolicy)
         {
             case Cluster.Types.LbPolicy.RoundRobin:
@@ -674,7 +674,7 @@ internal static class XdsClusterDecoder
                 if (ringHash is not null && ringHash.HashFunction != Cluster.Types.RingHashLbConfig.Types.HashFunction.XxHash)
                 {
                     // gRPC hashes with xxHash64 only (gRFC A42).
-                    errors.Add($"{context}: ring_hash_lb_config.hash_function must be XX_HASH, found {EnumName(ringHash.HashFunction)}");
+                    errors.Add($"{context}: ring_hash_lb_config.hash_function must be XX_HASH, found {EnumName(Cluster.Types.RingHashLbConfig.Descriptor, Cluster.Types.RingHashLbConfig.HashFunctionFieldNumber, (int)ringHash.HashFunction)}");
                 }
 
                 return RingHashFrom(ringHash?.MinimumRingSize, ringHash?.MaximumRingSize, context, "ring_hash_lb_config.", errors);
@@ -731,7 +731,7 @@ internal static class XdsClusterDecoder
 
                     if (ringHash.HashFunction is not (RingHashConfig.Types.HashFunction.XxHash or RingHashConfig.Types.HashFunction.DefaultHash))
                     {
-                        errors.Add($"{context}: hash_function must be XX_HASH or DEFAULT_HASH, found {EnumName(ringHash.HashFunction)}");
+                        errors.Add($"{context}: hash_function must be XX_HASH or DEFAULT_HASH, found {EnumName(RingHashConfig.Descriptor, RingHashConfig.HashFunctionFieldNumber, (int)ringHash.HashFunction)}");
                     }
 
                     return RingHashFrom(ringHash.MinimumRingSize, ringHash.MaximumRingSize, context, string.Empty, errors);

@@ -277,20 +277,26 @@ internal static class XdsResourceDecoder
                 multiplier = 1;
                 break;
             default:
-                AddError(errors, Field(path, "denominator"), $"unknown denominator {EnumName(fraction.Denominator)}");
+                AddError(errors, Field(path, "denominator"), $"unknown denominator {EnumName(Envoy.Type.V3.FractionalPercent.Descriptor, Envoy.Type.V3.FractionalPercent.DenominatorFieldNumber, (int)fraction.Denominator)}");
                 return null;
         }
 
         return (uint)Math.Min(fraction.Numerator * multiplier, 1_000_000UL);
     }
 
-    /// <summary>The name a proto enum value has in the .proto file (e.g. <c>MURMUR_HASH_2</c>), or its number when it has none.</summary>
-    internal static string EnumName<TEnum>(TEnum value)
-        where TEnum : struct, System.Enum
+    /// <summary>
+    /// The name a proto enum value has in the .proto file (e.g. <c>MURMUR_HASH_2</c>), or its number when the enum has
+    /// no such value (for error messages). Read from the message's descriptor (data the generated code embeds), not by
+    /// reflection over the C# enum's fields, so that it holds under trimming and native AOT.
+    /// </summary>
+    /// <param name="message">The descriptor of the message with the enum field, e.g. <c>Cluster.Descriptor</c>.</param>
+    /// <param name="fieldNumber">The enum field's number, e.g. <c>Cluster.TypeFieldNumber</c>.</param>
+    /// <param name="value">The field's value.</param>
+    internal static string EnumName(MessageDescriptor message, int fieldNumber, int value)
     {
-        var field = typeof(TEnum).GetField(value.ToString());
-        var original = field is null ? null : (OriginalNameAttribute?)System.Attribute.GetCustomAttribute(field, typeof(OriginalNameAttribute));
-        return original?.Name ?? Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var field = message.FindFieldByNumber(fieldNumber)
+            ?? throw new ArgumentOutOfRangeException(nameof(fieldNumber), fieldNumber, $"{message.FullName} has no field number {fieldNumber}.");
+        return field.EnumType.FindValueByNumber(value)?.Name ?? value.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 }
 
