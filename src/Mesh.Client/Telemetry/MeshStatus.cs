@@ -16,7 +16,7 @@ namespace Mesh.Client.Telemetry;
 /// Status Discovery Service that <c>grpcdebug</c> queries.
 /// </summary>
 /// <remarks>
-/// Each call takes a fresh picture; nothing is cached. The JSON fields are documented in README.md
+/// Each call takes a fresh picture; nothing is cached. The JSON fields are documented in docs/telemetry.md
 /// ("Config dump, CSDS and the dashboard"). No key material is ever included.
 /// </remarks>
 public sealed class MeshStatus

@@ -101,10 +101,7 @@ public sealed partial class PackageContentTests
         Assert.NotEmpty(links);
         Assert.All(links, page => Assert.Contains(page, DocsPages));
         var docs = Path.Combine(packed.RepositoryRoot, "docs");
-        if (Directory.Exists(docs))
-        {
-            Assert.All(links, page => Assert.True(File.Exists(Path.Combine(docs, page + ".md")), $"README of {id} links to docs/{page}.md, which the repository does not have"));
-        }
+        Assert.All(links, page => Assert.True(File.Exists(Path.Combine(docs, page + ".md")), $"README of {id} links to docs/{page}.md, which the repository does not have"));
 
         // Relative links would be broken on nuget.org.
         Assert.DoesNotMatch(@"\]\((?!https?://|#)", readme);

@@ -12,7 +12,7 @@ namespace Mesh.Client.Telemetry.Internal;
 /// <summary>
 /// Writes the config dump: the mesh in force (services, routes, clusters, endpoints with their runtime
 /// state) and what the xDS client holds. Field names are snake_case, as Envoy's admin output, and are a
-/// contract: README.md documents them and the dashboard reads them. Times are UTC ISO 8601, durations
+/// contract: docs/telemetry.md documents them and the dashboard reads them. Times are UTC ISO 8601, durations
 /// seconds. No key material is written: TLS is summarised by provider names and SAN matchers.
 /// </summary>
 internal static class MeshStatusJsonWriter
