@@ -62,12 +62,12 @@ public sealed class AotPublishTests(ITestOutputHelper output)
         {
             // Act: publish
             var project = Path.Combine(repository, "tests", "aot", "Mesh.Client.AotCheck", "Mesh.Client.AotCheck.csproj");
-            var publish = await AotProcess.RunDotnetAsync(
-                ["publish", project, "-c", "Debug", "--artifacts-path", artifacts, "-nodeReuse:false", "-p:TreatWarningsAsErrors=false"],
+            var publish = await NestedCommand.DotnetAsync(
+                ["publish", project, "-c", "Debug", "--artifacts-path", artifacts, "-p:TreatWarningsAsErrors=false", .. NestedCommand.BuildIsolation],
                 repository,
                 PublishTimeout);
             output.WriteLine(publish.Describe(lines: int.MaxValue));
-            Assert.True(publish.ExitCode == 0, "The native AOT publish of the check application failed.\n" + publish.Describe());
+            publish.EnsureSuccess("The native AOT publish of the check application");
 
             // Assert: warnings
             var warnings = AotWarnings.Parse(publish.Output);
@@ -82,11 +82,11 @@ public sealed class AotPublishTests(ITestOutputHelper output)
             // Act: run the native binary
             var binary = Directory.EnumerateFiles(Path.Combine(artifacts, "publish"), "Mesh.Client.AotCheck", SearchOption.AllDirectories).SingleOrDefault();
             Assert.True(binary is not null, $"The publish made no Mesh.Client.AotCheck binary under {artifacts}/publish.\n{publish.Describe()}");
-            var run = await AotProcess.RunAsync(binary, [], artifacts, RunTimeout, forApplication: true);
+            var run = await NestedCommand.RunAsync(binary, [], artifacts, RunTimeout, forApplication: true);
             output.WriteLine(run.Describe(lines: int.MaxValue));
 
             // Assert: it is native and every check passed
-            Assert.True(run.ExitCode == 0, "The native check application failed.\n" + run.Describe());
+            run.EnsureSuccess("The native check application");
             Assert.Contains("runtime: native AOT", run.Output, StringComparison.Ordinal);
             var missing = Checks.Where(c => !run.Output.Contains("PASS " + c + ":", StringComparison.Ordinal)).ToList();
             Assert.True(missing.Count == 0, "Checks that did not report PASS: " + string.Join(", ", missing) + "\n" + run.Describe());

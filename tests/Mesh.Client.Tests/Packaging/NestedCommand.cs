@@ -23,12 +23,17 @@ internal static class NestedCommand
     public static Task<CommandResult> DotnetAsync(IEnumerable<string> arguments, string workingDirectory, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null) =>
         RunAsync(Dotnet, arguments, workingDirectory, timeout, environment);
 
+    /// <summary>
+    /// Runs <paramref name="fileName"/>. With <paramref name="forApplication"/> the environment also loses proxy,
+    /// gRPC and ASP.NET Core settings, which would change what an application under test does.
+    /// </summary>
     public static async Task<CommandResult> RunAsync(
         string fileName,
         IEnumerable<string> arguments,
         string workingDirectory,
         TimeSpan timeout,
-        IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyDictionary<string, string>? environment = null,
+        bool forApplication = false)
     {
         var info = new ProcessStartInfo(fileName)
         {
@@ -45,7 +50,7 @@ internal static class NestedCommand
             info.ArgumentList.Add(argument);
         }
 
-        CleanEnvironment(info.Environment);
+        CleanEnvironment(info.Environment, forApplication);
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             info.Environment[key] = value;
@@ -54,56 +59,71 @@ internal static class NestedCommand
         var commandLine = $"(cd {workingDirectory} && {string.Join(' ', new[] { fileName }.Concat(info.ArgumentList))})";
         var output = new StringBuilder();
         var gate = new Lock();
-        using var process = new Process { StartInfo = info };
-        process.OutputDataReceived += (_, e) => Append(e.Data);
-        process.ErrorDataReceived += (_, e) => Append(e.Data);
+        var outputDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var errorDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var exited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var process = new Process { StartInfo = info, EnableRaisingEvents = true };
+        process.OutputDataReceived += (_, e) => Append(e.Data, outputDone);
+        process.ErrorDataReceived += (_, e) => Append(e.Data, errorDone);
+        process.Exited += (_, _) => exited.TrySetResult();
         var stopwatch = Stopwatch.StartNew();
-        if (!process.Start())
+        try
         {
-            throw new InvalidOperationException($"Could not start {commandLine}");
+            process.Start();
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            throw new InvalidOperationException($"Could not start {commandLine}: {ex.Message}", ex);
         }
 
         process.StandardInput.Close();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        using var deadline = new CancellationTokenSource(timeout);
-        var timedOut = false;
-        try
+        var timedOut = await Task.WhenAny(exited.Task, Task.Delay(timeout)) != exited.Task;
+        if (timedOut)
         {
-            await process.WaitForExitAsync(deadline.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            timedOut = true;
             process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
+            await exited.Task.WaitAsync(TimeSpan.FromSeconds(30));
         }
 
+        var elapsed = stopwatch.Elapsed;
+
+        // The exit, not the end of the pipes, ends the command: a process it left behind (a build server) may hold
+        // them open. The output is complete when both reach their end, or, failing that, shortly after the exit.
+        await Task.WhenAny(Task.WhenAll(outputDone.Task, errorDone.Task), Task.Delay(TimeSpan.FromSeconds(5)));
         lock (gate)
         {
-            return new CommandResult(commandLine, process.ExitCode, output.ToString(), stopwatch.Elapsed, timedOut, timeout);
+            return new CommandResult(commandLine, process.ExitCode, output.ToString(), elapsed, timedOut, timeout);
         }
 
-        void Append(string? line)
+        void Append(string? line, TaskCompletionSource done)
         {
-            if (line is not null)
+            if (line is null)
             {
-                lock (gate)
-                {
-                    output.AppendLine(line);
-                }
+                done.TrySetResult();
+                return;
+            }
+
+            lock (gate)
+            {
+                output.AppendLine(line);
             }
         }
     }
 
-    private static void CleanEnvironment(IDictionary<string, string?> environment)
+    private static void CleanEnvironment(IDictionary<string, string?> environment, bool forApplication)
     {
         foreach (var key in environment.Keys.ToList())
         {
             if (key.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase)
                 || key.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase)
+                || key.StartsWith("TESTINGPLATFORM", StringComparison.OrdinalIgnoreCase)
                 || key.Equals("DOTNET_HOST_PATH", StringComparison.OrdinalIgnoreCase)
-                || key.Equals("NUGET_PACKAGES", StringComparison.OrdinalIgnoreCase))
+                || key.Equals("NUGET_PACKAGES", StringComparison.OrdinalIgnoreCase)
+                || (forApplication && (key.StartsWith("GRPC_", StringComparison.OrdinalIgnoreCase)
+                    || key.StartsWith("ASPNETCORE_", StringComparison.OrdinalIgnoreCase)
+                    || key.Equals("DOTNET_ENVIRONMENT", StringComparison.OrdinalIgnoreCase)
+                    || key.EndsWith("_PROXY", StringComparison.OrdinalIgnoreCase))))
             {
                 environment.Remove(key);
             }
@@ -113,6 +133,10 @@ internal static class NestedCommand
         environment["DOTNET_NOLOGO"] = "1";
         environment["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1";
         environment["MSBUILDDISABLENODEREUSE"] = "1";
+
+        // Messages in English, so that warnings parse whatever the machine's language.
+        environment["DOTNET_CLI_UI_LANGUAGE"] = "en";
+        environment["VSLANG"] = "1033";
     }
 }
 
