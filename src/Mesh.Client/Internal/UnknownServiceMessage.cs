@@ -16,12 +16,14 @@ internal static class UnknownServiceMessage
     /// </summary>
     public static string ForHttpHost(string authority, MeshRuntime runtime, string resolutionError)
     {
-        var tail = runtime.Discovery is { } discovery && runtime.Current.Services.Count == 0
-            ? $"; the control plane ({discovery.Description}) is asked only for hosts that Mesh:Xds:HttpHosts matches, and '{authority}' does not match."
-            : runtime.Discovery is { } withServices
-                ? $". Add it under Mesh:Services, or to Mesh:Xds:HttpHosts to ask the control plane ({withServices.Description}) for it."
-                : null;
-        return $"'{authority}' is not a mesh service, and name resolution does not know it either ({resolutionError}). " + Services(runtime) + (tail ?? DefaultTail(runtime));
+        var tail = runtime.Discovery switch
+        {
+            null => DefaultTail(runtime),
+            { } discovery when runtime.Current.Services.Count == 0 =>
+                $"; the control plane ({discovery.Description}) is asked only for hosts that Mesh:Xds:HttpHosts matches, and '{authority}' does not match.",
+            { } discovery => $". Add it under Mesh:Services, or to Mesh:Xds:HttpHosts to ask the control plane ({discovery.Description}) for it.",
+        };
+        return $"'{authority}' is not a mesh service, and name resolution does not know it either ({resolutionError}). " + Services(runtime) + tail;
     }
 
     /// <summary>The sentence a gRPC target without a service ends with.</summary>

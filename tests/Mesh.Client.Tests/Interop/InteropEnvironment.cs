@@ -126,12 +126,17 @@ internal static class InteropEnvironment
 
     private static async Task<string> EnsurePythonGrpcCoreAsync()
     {
+        // The probe keeps the version it read: the installer's last probe found it, or it threw.
+        string? version = null;
         await TestPrerequisites.EnsureDebianPackagesAsync(
             "The interop tests (gRPC C-core for Python)",
-            async () => (await ProbePythonGrpcAsync()).Problem is { Length: > 0 } problem ? problem : null,
+            async () =>
+            {
+                (version, var problem) = await ProbePythonGrpcAsync();
+                return version is null ? problem : null;
+            },
             "python3-grpcio");
-        var (version, problem) = await ProbePythonGrpcAsync();
-        return version ?? throw new InvalidOperationException($"The interop tests need gRPC C-core for Python: {problem}");
+        return version!;
     }
 
     private static async Task<(string? Version, string Problem)> ProbePythonGrpcAsync()

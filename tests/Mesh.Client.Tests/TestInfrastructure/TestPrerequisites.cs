@@ -64,13 +64,6 @@ internal sealed class TestPrerequisites
     private static string? AptGet => InteropEnvironment.FindOnPath("apt-get");
 
     /// <summary>
-    /// Makes sure Debian <paramref name="packages"/> are installed (dpkg says so), installing the missing ones with
-    /// apt-get; <paramref name="purpose"/> says which tests need them, for the failure message.
-    /// </summary>
-    public static Task EnsureDebianPackagesAsync(string purpose, params string[] packages) =>
-        Shared.EnsureDebianAsync(purpose, packages, probe: null);
-
-    /// <summary>
     /// Makes sure <paramref name="probe"/> finds what <paramref name="purpose"/> needs (it returns <see langword="null"/>
     /// when all is there, else what is missing), installing Debian <paramref name="packages"/> when it does not.
     /// </summary>
@@ -84,7 +77,10 @@ internal sealed class TestPrerequisites
     public static Task EnsureNpmPackagesAsync(string purpose, string directory, Func<IReadOnlyList<string>> missing) =>
         Shared.EnsureNpmAsync(purpose, directory, missing);
 
-    /// <summary>The instance behind <see cref="EnsureDebianPackagesAsync(string, string[])"/>.</summary>
+    /// <summary>
+    /// The instance behind <see cref="EnsureDebianPackagesAsync"/>. Without a <paramref name="probe"/>, the packages
+    /// count as there when dpkg says they are installed.
+    /// </summary>
     public async Task EnsureDebianAsync(string purpose, IReadOnlyList<string> packages, Func<Task<string?>>? probe)
     {
         var key = "apt:" + string.Join(' ', packages);
