@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Mesh.Client.Balancing.Internal;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
 
 namespace Mesh.Client.Benchmarks;

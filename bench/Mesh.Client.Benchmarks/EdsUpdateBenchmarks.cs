@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Envoy.Config.Endpoint.V3;
 using Google.Protobuf.WellKnownTypes;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
 
 namespace Mesh.Client.Benchmarks;

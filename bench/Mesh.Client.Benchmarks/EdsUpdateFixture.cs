@@ -4,7 +4,7 @@ using Envoy.Config.Core.V3;
 using Envoy.Config.Endpoint.V3;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
 using Mesh.Client.Xds.Internal;
 

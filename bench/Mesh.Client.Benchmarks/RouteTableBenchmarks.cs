@@ -2,7 +2,7 @@ using System.Collections.Frozen;
 using System.Globalization;
 using BenchmarkDotNet.Attributes;
 using Grpc.Core;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
 using Mesh.Client.Routing.Internal;
 

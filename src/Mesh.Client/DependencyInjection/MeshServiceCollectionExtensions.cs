@@ -7,7 +7,7 @@ using Mesh.Client.Configuration.Internal;
 using Mesh.Client.Grpc;
 using Mesh.Client.Grpc.Internal;
 using Mesh.Client.Http.Internal;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.ServiceDiscovery.Internal;
 using Mesh.Client.Telemetry.Internal;
 using Microsoft.Extensions.Configuration;

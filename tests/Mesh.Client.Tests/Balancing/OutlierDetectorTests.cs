@@ -1,6 +1,6 @@
 using Grpc.Core;
 using Mesh.Client.Balancing.Internal;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
 using Mesh.Client.Tests.TestInfrastructure;
 using Mesh.Samples.Echo;

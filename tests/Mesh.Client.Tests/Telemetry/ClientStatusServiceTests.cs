@@ -2,7 +2,7 @@ using Envoy.Admin.V3;
 using Envoy.Service.Status.V3;
 using Grpc.Core;
 using Grpc.Net.Client;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Tests.TestInfrastructure;
 using Mesh.Client.Xds.Internal;
 using Microsoft.AspNetCore.Builder;

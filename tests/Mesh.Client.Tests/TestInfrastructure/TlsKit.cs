@@ -1,5 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
 using Mesh.Client.Security.Internal;
 using Mesh.Client.Testing;

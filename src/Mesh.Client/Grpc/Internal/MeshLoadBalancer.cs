@@ -1,7 +1,7 @@
 using Grpc.Core;
 using Grpc.Net.Client.Balancer;
 using Mesh.Client.Balancing.Internal;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Routing.Internal;
 using Microsoft.Extensions.Logging;
 

@@ -4,7 +4,7 @@ using Mesh.Client.Model;
 using Mesh.Client.Resilience.Internal;
 using Polly;
 using Polly.Timeout;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Routing.Internal;
 using Mesh.Client.Security.Internal;
 using Mesh.Client.Telemetry.Internal;

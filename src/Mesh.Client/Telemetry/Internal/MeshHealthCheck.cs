@@ -1,5 +1,5 @@
 using System.Globalization;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Xds.Internal;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 

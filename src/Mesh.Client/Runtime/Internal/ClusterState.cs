@@ -1,8 +1,9 @@
-namespace Mesh.Client.Balancing.Internal;
+using Mesh.Client.Balancing.Internal;
+namespace Mesh.Client.Runtime.Internal;
 
 /// <summary>
 /// Runtime state of one cluster that outlives its configuration snapshots: requests in flight for the
-/// circuit breaker (gRFC A32) and its overflow count. Kept by <see cref="Mesh.Client.Internal.MeshRuntime"/> per source
+/// circuit breaker (gRFC A32) and its overflow count. Kept by <see cref="MeshRuntime"/> per source
 /// and cluster name.
 /// </summary>
 internal sealed class ClusterState(string name)

@@ -1,6 +1,6 @@
 using Mesh.Client.Model;
 
-namespace Mesh.Client.Balancing.Internal;
+namespace Mesh.Client.Runtime.Internal;
 
 /// <summary>
 /// Runtime state of one endpoint of one cluster: requests in flight and cached request prefixes.

@@ -1,10 +1,11 @@
 using System.Collections.Frozen;
 using Mesh.Client.Balancing.Internal;
+using Mesh.Client.Internal;
 using Mesh.Client.Model;
 using Mesh.Client.Routing.Internal;
 using Microsoft.Extensions.Primitives;
 
-namespace Mesh.Client.Internal;
+namespace Mesh.Client.Runtime.Internal;
 
 /// <summary>
 /// Holds the table the request path reads and publishes new ones. Publication is serialised and ends in

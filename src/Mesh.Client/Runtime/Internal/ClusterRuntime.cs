@@ -1,6 +1,7 @@
+using Mesh.Client.Balancing.Internal;
 using Mesh.Client.Model;
 
-namespace Mesh.Client.Balancing.Internal;
+namespace Mesh.Client.Runtime.Internal;
 
 /// <summary>The endpoints of one locality of one priority, as runtime states.</summary>
 internal sealed record LocalityRuntime(LocalityName Name, uint Weight, EndpointState[] Endpoints);
