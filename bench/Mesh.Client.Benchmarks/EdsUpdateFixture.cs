@@ -135,7 +135,7 @@ internal static class EdsUpdateFixture
     {
         var (raw, update) = ParseAndDecode(anyBytes);
         var cluster = Cluster(update, policy);
-        var table = runtime.Publish(Snapshot(cluster));
+        var table = runtime.Tables.Publish(Snapshot(cluster));
         return (raw, update, cluster, table);
     }
 

@@ -88,7 +88,7 @@ public sealed class MeshStatus
 
     private async Task<XdsClientDump?> GetXdsStatusAsync(CancellationToken cancellationToken)
     {
-        if (_runtime.Discovery is not XdsMeshSource source)
+        if (_runtime.Xds is not { } source)
         {
             return null;
         }

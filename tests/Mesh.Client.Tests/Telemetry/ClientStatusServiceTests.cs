@@ -142,5 +142,5 @@ public class ClientStatusServiceTests
     }
 
     private static XdsClient XdsClientOf(IServiceProvider services) =>
-        ((XdsMeshSource)services.GetRequiredService<MeshRuntime>().Discovery!).Client;
+        services.GetRequiredService<MeshRuntime>().Xds!.Client;
 }

@@ -96,7 +96,7 @@ internal sealed class TlsKit : IDisposable
             };
         }
 
-        runtime.Publish("test", new MeshSnapshot
+        runtime.Tables.Publish("test", new MeshSnapshot
         {
             Version = Guid.NewGuid().ToString("N")[..6],
             Source = "test",

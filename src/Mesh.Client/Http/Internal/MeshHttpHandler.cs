@@ -135,7 +135,7 @@ internal sealed partial class MeshHttpHandler : DelegatingHandler
                 await content.LoadIntoBufferAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            if ((route.Config.Retry is not null || route.Config.Hedging is not null) && HttpRoutePipeline.StandardResilienceInUse)
+            if ((route.Config.Retry is not null || route.Config.Hedging is not null) && _runtime.StandardResilienceInUse)
             {
                 request.Options.Set(HttpRoutePipeline.RetriedByMesh, true);
             }

@@ -193,7 +193,7 @@ internal sealed class HttpAttemptTelemetry : AttemptSpan
         Endpoint = endpoint;
         if (_call.Metrics.HttpAttemptStarted.Enabled)
         {
-            cluster.HttpAttempts(_call.Metrics, _call.Service).Increment();
+            _call.Metrics.HttpAttempts(_call.Service, cluster.Name).Increment();
         }
     }
 

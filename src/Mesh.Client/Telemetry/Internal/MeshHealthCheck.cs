@@ -24,7 +24,7 @@ internal sealed class MeshHealthCheck(MeshRuntime runtime) : IHealthCheck
             ["version"] = table.Snapshot.Version,
             ["services"] = table.Services.Count,
         };
-        if (runtime.Discovery is not XdsMeshSource xds)
+        if (runtime.Xds is not { } xds)
         {
             data["connected"] = false;
             return HealthCheckResult.Healthy(
