@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Mesh.Client.Balancing.Internal;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
 
 namespace Mesh.Client.Benchmarks;
@@ -18,7 +18,7 @@ namespace Mesh.Client.Benchmarks;
 /// <remarks>
 /// Reported: the gaps between consecutive picks on the picking thread (how long it went without completing
 /// one: a lock, a GC pause or the OS running another thread would show here), the pick rate, and, for every
-/// <see cref="MeshRuntime.Publish(MeshSnapshot)"/>, how many picks completed while it ran: if publication
+/// <see cref="MeshTableStore.Publish(MeshSnapshot)"/>, how many picks completed while it ran: if publication
 /// blocked the request path, that count would be 0 for every publication (a GC pause that spans a whole
 /// publication also gives 0, for that one). GC counts and pause time are reported to tell the two apart.
 /// </remarks>
@@ -68,7 +68,7 @@ internal static class ConcurrentPicks
 
         Console.WriteLine();
         Console.WriteLine("Gap: time between two consecutive completed picks on the picking thread (one pick, one in-flight start/end, one Stopwatch read).");
-        Console.WriteLine("Picks/s: rate of that loop. Picks during a Publish: picks the other thread completed between the start and the end of one MeshRuntime.Publish.");
+        Console.WriteLine("Picks/s: rate of that loop. Picks during a Publish: picks the other thread completed between the start and the end of one MeshTableStore.Publish.");
         Console.WriteLine("GC pause total: GC.GetTotalPauseDuration over the phase; compare with the time in gaps > 1 ms.");
         return 0;
     }
@@ -195,7 +195,7 @@ internal static class ConcurrentPicks
 
                 var picksBefore = Volatile.Read(ref _picks);
                 var publishStart = Stopwatch.GetTimestamp();
-                runtime.Publish(snapshot);
+                runtime.Tables.Publish(snapshot);
                 var end = Stopwatch.GetTimestamp();
                 var picksDuring = Volatile.Read(ref _picks) - picksBefore;
 

@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Envoy.Config.Endpoint.V3;
 using Google.Protobuf.WellKnownTypes;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
 
 namespace Mesh.Client.Benchmarks;
@@ -57,7 +57,7 @@ public class EdsUpdateBenchmarks
                 // when an update arrives; the first operation then publishes B.
                 _runtimes[p][c] = new MeshRuntime(MeshRandom.Shared);
                 var a = _snapshots[p][c][0];
-                EdsUpdateFixture.Check(_runtimes[p][c].Publish(a), a.Clusters[EdsUpdateFixture.ClusterName], Endpoints);
+                EdsUpdateFixture.Check(_runtimes[p][c].Tables.Publish(a), a.Clusters[EdsUpdateFixture.ClusterName], Endpoints);
                 _next[p][c] = 1;
             }
         }
@@ -83,7 +83,7 @@ public class EdsUpdateBenchmarks
     [Benchmark(Description = "parse + decode/validate")]
     public object DecodeValidate() => EdsUpdateFixture.ParseAndDecode(NextBytes(UpdatePolicy.RoundRobin, UpdateChange.AllReplaced)).Update;
 
-    /// <summary>The runtime alone: <c>MeshRuntime.Publish</c> of snapshots decoded in set-up.</summary>
+    /// <summary>The runtime alone: <c>MeshTableStore.Publish</c> of snapshots decoded in set-up.</summary>
     /// <param name="policy">The cluster's load-balancing policy.</param>
     /// <param name="change">How A and B differ.</param>
     [Benchmark(Description = "publish only")]
@@ -95,7 +95,7 @@ public class EdsUpdateBenchmarks
     {
         var (p, c) = ((int)policy, (int)change);
         var version = Toggle(p, c);
-        return _runtimes[p][c].Publish(_snapshots[p][c][version]);
+        return _runtimes[p][c].Tables.Publish(_snapshots[p][c][version]);
     }
 
     /// <summary>The measure: parse, decode and validate, build the cluster, publish it.</summary>

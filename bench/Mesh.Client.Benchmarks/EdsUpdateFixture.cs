@@ -4,7 +4,7 @@ using Envoy.Config.Core.V3;
 using Envoy.Config.Endpoint.V3;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
 using Mesh.Client.Xds.Internal;
 
@@ -135,7 +135,7 @@ internal static class EdsUpdateFixture
     {
         var (raw, update) = ParseAndDecode(anyBytes);
         var cluster = Cluster(update, policy);
-        var table = runtime.Publish(Snapshot(cluster));
+        var table = runtime.Tables.Publish(Snapshot(cluster));
         return (raw, update, cluster, table);
     }
 

@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Net;
 using Grpc.Net.Client;
 using Mesh.Client.Grpc;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Samples.Echo;
 using Microsoft.Extensions.DependencyInjection;
 

@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Mesh.Client.Balancing.Internal;
 using Mesh.Client.Model;
+using Mesh.Client.Runtime.Internal;
 
 namespace Mesh.Client.Benchmarks;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using Google.Protobuf.WellKnownTypes;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
 using Mesh.Client.Xds.Internal;
 
@@ -16,7 +16,7 @@ namespace Mesh.Client.Benchmarks;
 /// (the xDS client keeps the raw resource to detect unchanged ones), the decoded
 /// <see cref="XdsEndpointUpdate"/> (priorities, localities, <see cref="MeshEndpoint"/>s and their host
 /// strings), the <see cref="MeshCluster"/> the target watcher builds, and everything
-/// <see cref="MeshRuntime.Publish(MeshSnapshot)"/> builds and keeps: the source's compiled table, the
+/// <see cref="MeshTableStore.Publish(MeshSnapshot)"/> builds and keeps: the source's compiled table, the
 /// <see cref="MeshTable"/> in force, the cluster runtime with one <c>EndpointState</c> per endpoint (address
 /// and URL prefix strings) and its picker. Not counted: the serialised bytes the resource arrived in (the
 /// gRPC message buffer, dropped once parsed) and everything transient of decoding and publishing.
@@ -117,7 +117,7 @@ internal static class RetainedMemory
         var update = (XdsEndpointUpdate)result.Update!;
         var afterUpdate = LiveBytes();
         var cluster = EdsUpdateFixture.Cluster(update, policyModel);
-        var table = runtime.Publish(EdsUpdateFixture.Snapshot(cluster));
+        var table = runtime.Tables.Publish(EdsUpdateFixture.Snapshot(cluster));
         var afterPublish = LiveBytes();
 
         EdsUpdateFixture.Check(table, cluster, endpoints);

@@ -2,7 +2,7 @@ using System.Net;
 using BenchmarkDotNet.Attributes;
 using Mesh.Client.Configuration;
 using Mesh.Client.Http.Internal;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
 using Microsoft.Extensions.DependencyInjection;
 using Polly;

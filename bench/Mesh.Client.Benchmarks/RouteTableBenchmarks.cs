@@ -2,7 +2,7 @@ using System.Collections.Frozen;
 using System.Globalization;
 using BenchmarkDotNet.Attributes;
 using Grpc.Core;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
 using Mesh.Client.Routing.Internal;
 
@@ -61,7 +61,7 @@ public class RouteTableBenchmarks
     {
         _random = MeshRandom.Shared;
         _runtime = new MeshRuntime(_random);
-        var table = _runtime.Publish(Snapshot());
+        var table = _runtime.Tables.Publish(Snapshot());
         _service = table.Services[ServiceName];
         _channelId = _random.NextUInt64();
 

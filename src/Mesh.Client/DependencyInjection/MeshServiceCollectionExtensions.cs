@@ -7,15 +7,13 @@ using Mesh.Client.Configuration.Internal;
 using Mesh.Client.Grpc;
 using Mesh.Client.Grpc.Internal;
 using Mesh.Client.Http.Internal;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
+using Mesh.Client.Security.Internal;
 using Mesh.Client.ServiceDiscovery.Internal;
 using Mesh.Client.Telemetry.Internal;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Mesh.Client.Xds.Internal;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Http.Resilience;
-using Polly;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -24,6 +22,11 @@ using Microsoft.Extensions.ServiceDiscovery;
 namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Registers the in-process service mesh.</summary>
+/// <remarks>
+/// Every overload may be called any number of times, in any order, by libraries and by the application: the mesh
+/// is registered once, each configuration section is read once, and each <see cref="Action{MeshOptions}"/> runs
+/// once however often it is passed (see <c>AddMeshSection</c>).
+/// </remarks>
 public static partial class MeshServiceCollectionExtensions
 {
     /// <summary>
@@ -37,8 +40,7 @@ public static partial class MeshServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         AddMeshCore(services);
-        services.AddSingleton<IConfigureOptions<MeshOptions>>(sp => new ConfigureMeshFromConfiguration(DefaultSection(sp)));
-        services.AddSingleton<IOptionsChangeTokenSource<MeshOptions>>(sp => new ConfigurationChangeTokenSource<MeshOptions>(DefaultSection(sp)));
+        AddMeshSection(services, section: null);
         return services;
     }
 
@@ -51,8 +53,7 @@ public static partial class MeshServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(section);
         AddMeshCore(services);
-        services.AddSingleton<IConfigureOptions<MeshOptions>>(new ConfigureMeshFromConfiguration(section));
-        services.AddSingleton<IOptionsChangeTokenSource<MeshOptions>>(new ConfigurationChangeTokenSource<MeshOptions>(section));
+        AddMeshSection(services, section);
         return services;
     }
 
@@ -65,37 +66,38 @@ public static partial class MeshServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configure);
         AddMeshCore(services);
-        services.Configure(configure);
+        AddMeshConfigure(services, configure);
         return services;
     }
 
-    private static IConfigurationSection DefaultSection(IServiceProvider services) =>
-        (services.GetService<IConfiguration>() ?? new ConfigurationBuilder().Build()).GetSection(MeshOptions.SectionName);
-
     private static void AddMeshCore(IServiceCollection services)
     {
-        services.AddOptions<MeshOptions>().ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MeshOptions>, MeshOptionsValidator>());
+        // The runtime and its parts: plain registrations, one per service provider.
         services.TryAddSingleton(MeshRandom.Shared);
-        services.TryAddSingleton<ConfigurationMeshSource>();
-        services.AddMetrics();
         services.TryAddSingleton(sp => new MeshMetrics(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
-        MeshTelemetryRegistration.Add(services);
-        services.TryAddSingleton(sp =>
-        {
-            var runtime = new MeshRuntime(sp.GetRequiredService<MeshRandom>(), sp.GetService<TimeProvider>() ?? TimeProvider.System)
-            {
-                LoggerFactory = sp.GetService<ILoggerFactory>(),
-                Metrics = sp.GetRequiredService<MeshMetrics>(),
-            };
-            runtime.Metrics.Observe(() => runtime.Current.Clusters.Values);
-            var configuration = sp.GetRequiredService<ConfigurationMeshSource>();
-            configuration.Start(runtime);
-            StartXds(sp, runtime);
-            configuration.WarnIfEmpty(runtime, sp.GetRequiredService<IOptions<MeshOptions>>().Value.ConfigurationPath);
-            return runtime;
-        });
+        services.TryAddSingleton(sp => new CertificateProviderStore(Time(sp), sp.GetService<ILoggerFactory>()));
+        services.TryAddSingleton(sp => new MeshTableStore(new MeshTableCompiler(
+            sp.GetRequiredService<MeshRandom>(), Time(sp), sp.GetRequiredService<CertificateProviderStore>(), new MeshTlsNames())));
+        services.TryAddSingleton<ConfigurationMeshSource>();
+        services.TryAddSingleton(sp => new MeshControlPlane(
+            sp.GetRequiredService<IOptions<MeshOptions>>(),
+            sp.GetRequiredService<MeshTableStore>(),
+            sp.GetRequiredService<CertificateProviderStore>(),
+            sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance,
+            Time(sp),
+            sp.GetRequiredService<MeshRandom>(),
+            sp.GetRequiredService<MeshMetrics>()));
+        services.TryAddSingleton(sp => new MeshRuntime(
+            sp.GetRequiredService<MeshTableStore>(),
+            sp.GetRequiredService<CertificateProviderStore>(),
+            sp.GetRequiredService<MeshMetrics>(),
+            sp.GetRequiredService<MeshRandom>(),
+            Time(sp),
+            sp.GetRequiredService<ConfigurationMeshSource>(),
+            sp.GetRequiredService<MeshControlPlane>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MeshOptions>, MeshOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, MeshHostedService>());
+        MeshTelemetryRegistration.Add(services);
 
         // gRPC front door: the xds resolver scheme and the mesh balancer, found by GrpcChannel through
         // GrpcChannelOptions.ServiceProvider.
@@ -103,8 +105,10 @@ public static partial class MeshServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<LoadBalancerFactory, MeshLoadBalancerFactory>());
 
         // Microsoft.Extensions.ServiceDiscovery sees mesh services.
-        services.AddServiceDiscoveryCore();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceEndpointProviderFactory, MeshServiceEndpointProviderFactory>());
+
+        // The standard resilience handler leaves alone what the mesh retries (see MeshStandardResilience).
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<Microsoft.Extensions.Http.Resilience.HttpStandardResilienceOptions>, MeshStandardResilience>());
 
         services.TryAddTransient<MeshHttpHandler>();
         if (services.Any(d => d.ServiceType == typeof(MeshRegistrationMarker)))
@@ -112,24 +116,14 @@ public static partial class MeshServiceCollectionExtensions
             return;
         }
 
+        // What follows has no TryAdd form: it is added once, with the marker.
         services.AddSingleton<MeshRegistrationMarker>();
+        services.AddOptions<MeshOptions>().ValidateOnStart();
+        services.AddMetrics();
+        services.AddServiceDiscoveryCore();
 
         // HttpClient front door: every client from IHttpClientFactory.
         services.ConfigureHttpClientDefaults(builder => builder.AddHttpMessageHandler<MeshHttpHandler>());
-
-        // A client that also has the standard resilience handler (AddStandardResilienceHandler) would retry
-        // again what the mesh already retries: the standard retry leaves alone requests whose mesh route
-        // retries or hedges, and keeps retrying all others as configured.
-        services.PostConfigureAll<HttpStandardResilienceOptions>(options =>
-        {
-            HttpRoutePipeline.StandardResilienceInUse = true;
-            var inner = options.Retry.ShouldHandle;
-            options.Retry.ShouldHandle = args =>
-                args.Context.GetRequestMessage() is { } request &&
-                request.Options.TryGetValue(HttpRoutePipeline.RetriedByMesh, out var retried) && retried
-                    ? ValueTask.FromResult(false)
-                    : inner(args);
-        });
 
         // gRPC clients from the client factory with an xds:/// address default to plaintext, as gRPC's
         // own xDS clients do when the control plane asks for no TLS.
@@ -145,31 +139,7 @@ public static partial class MeshServiceCollectionExtensions
         });
     }
 
-    /// <summary>Connects the mesh to the control plane the bootstrap names, if any.</summary>
-    private static void StartXds(IServiceProvider services, MeshRuntime runtime)
-    {
-        var options = services.GetRequiredService<IOptions<MeshOptions>>().Value;
-        var bootstrap = XdsBootstrapLoader.Load(Environment.GetEnvironmentVariable, options.Xds.Bootstrap, options.ConfigurationPath + ":Xds:Bootstrap");
-        if (bootstrap is null)
-        {
-            return;
-        }
-
-        // The bootstrap's certificate providers (gRFC A29), which clusters' TLS settings from xDS name.
-        foreach (var (name, provider) in bootstrap.CertificateProviders)
-        {
-            if (provider.FileWatcher is { } files)
-            {
-                runtime.Certificates.Register(name, new Mesh.Client.Security.Internal.FileWatcherSettings(files.CertificateFile, files.PrivateKeyFile, files.CaCertificateFile, files.RefreshInterval));
-            }
-        }
-
-        var loggerFactory = services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
-        var client = new XdsClient(bootstrap, loggerFactory, services.GetService<TimeProvider>() ?? TimeProvider.System, runtime.Random, runtime.Metrics);
-        IEnumerable<string> hosts = options.Xds.HttpHosts.Count > 0 ? options.Xds.HttpHosts : MeshXdsOptions.DefaultHttpHosts;
-        runtime.Discovery = new XdsMeshSource(client, runtime, hosts, options.Xds.ConfigWaitTimeout, loggerFactory.CreateLogger<XdsMeshSource>());
-        client.Start();
-    }
+    private static TimeProvider Time(IServiceProvider services) => services.GetService<TimeProvider>() ?? TimeProvider.System;
 
     private sealed class MeshRegistrationMarker;
 }

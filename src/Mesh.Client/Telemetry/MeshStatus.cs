@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Text.Json;
 using Envoy.Service.Status.V3;
 using Google.Protobuf;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Telemetry.Internal;
 using Mesh.Client.Xds.Internal;
 
@@ -88,7 +88,7 @@ public sealed class MeshStatus
 
     private async Task<XdsClientDump?> GetXdsStatusAsync(CancellationToken cancellationToken)
     {
-        if (_runtime.Discovery is not XdsMeshSource source)
+        if (_runtime.Xds is not { } source)
         {
             return null;
         }

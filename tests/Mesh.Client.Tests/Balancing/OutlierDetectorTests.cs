@@ -1,6 +1,6 @@
 using Grpc.Core;
 using Mesh.Client.Balancing.Internal;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
 using Mesh.Client.Tests.TestInfrastructure;
 using Mesh.Samples.Echo;
@@ -192,6 +192,7 @@ public class OutlierDetectorTests
             }
         }
 
+        var generation = runtime.Current.Generation;
         time.Advance(TimeSpan.FromSeconds(10));
         await Wait.UntilAsync(() => runtime.Current.Clusters["catalog"].AllEndpoints.Single(e => e.Endpoint.Port == backends[1].Port).IsEjected, "the failing endpoint to be ejected");
 
@@ -203,7 +204,7 @@ public class OutlierDetectorTests
 
         await Wait.UntilAsync(async () =>
         {
-            // The channel sees the ejection with the next table; wait for it, then expect no failures.
+            // The channel's balancer hears of the ejection from the cluster (no table is published); wait for it.
             var reply = await grpc.HelloAsync(new HelloRequest(), deadline: DateTime.UtcNow.AddSeconds(10));
             return reply.Backend != backends[1].Name;
         }, "gRPC calls to avoid the ejected endpoint");
@@ -213,6 +214,7 @@ public class OutlierDetectorTests
         }
 
         Assert.Equal(before, backends[1].Requests);
+        Assert.Equal(generation, runtime.Current.Generation);
 
         // After the base ejection time it gets traffic again.
         backends[1].Fault = EchoFault.None;

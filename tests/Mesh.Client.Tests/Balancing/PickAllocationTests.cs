@@ -1,5 +1,5 @@
 using Mesh.Client.Balancing.Internal;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
 using Mesh.Client.Tests.TestInfrastructure;
 using static Mesh.Client.Tests.TestInfrastructure.BalancingTestData;

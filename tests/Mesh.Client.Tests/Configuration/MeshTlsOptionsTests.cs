@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Mesh.Client.Configuration;
 using Mesh.Client.Configuration.Internal;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
 using Mesh.Client.Security.Internal;
 using Mesh.Client.Tests.TestInfrastructure;

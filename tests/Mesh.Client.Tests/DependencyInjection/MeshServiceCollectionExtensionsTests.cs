@@ -1,6 +1,6 @@
 using Grpc.Net.Client.Balancer;
 using Mesh.Client.Configuration;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Tests.TestInfrastructure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

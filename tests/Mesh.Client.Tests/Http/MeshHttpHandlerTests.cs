@@ -4,6 +4,7 @@ using Mesh.Client.Tests.TestInfrastructure;
 using Mesh.Samples.Echo;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Mesh.Client.Runtime.Internal;
 
 namespace Mesh.Client.Tests.Http;
 
@@ -226,8 +227,8 @@ public class MeshHttpHandlerTests
         // The service answers to the names it lists, exactly as written: neither its key nor the host
         // without the port is a mesh name now, so such requests pass through (and fail to resolve).
         Assert.False(Mesh.Client.Http.Internal.MeshHttpHandler.TryGetService(
-            host.Services.GetRequiredService<Mesh.Client.Internal.MeshRuntime>().Current, new Uri("http://catalog.internal/"), out _));
+            host.Services.GetRequiredService<Mesh.Client.Runtime.Internal.MeshRuntime>().Current, new Uri("http://catalog.internal/"), out _));
         Assert.False(Mesh.Client.Http.Internal.MeshHttpHandler.TryGetService(
-            host.Services.GetRequiredService<Mesh.Client.Internal.MeshRuntime>().Current, new Uri("http://catalog/"), out _));
+            host.Services.GetRequiredService<Mesh.Client.Runtime.Internal.MeshRuntime>().Current, new Uri("http://catalog/"), out _));
     }
 }

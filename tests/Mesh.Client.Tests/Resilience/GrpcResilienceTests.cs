@@ -1,5 +1,5 @@
 using Grpc.Core;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Tests.TestInfrastructure;
 using Mesh.Samples.Echo;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,6 +1,6 @@
 using System.Net;
 using Mesh.Client.Http;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Tests.TestInfrastructure;
 using Mesh.Samples.Echo;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using Mesh.Client.Http;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
 using Mesh.Client.Security;
 using Mesh.Client.Tests.TestInfrastructure;

@@ -1,4 +1,4 @@
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Tests.TestInfrastructure;
 using Mesh.Samples.Echo;
 using Microsoft.Extensions.DependencyInjection;

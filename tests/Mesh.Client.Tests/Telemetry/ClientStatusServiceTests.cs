@@ -2,7 +2,7 @@ using Envoy.Admin.V3;
 using Envoy.Service.Status.V3;
 using Grpc.Core;
 using Grpc.Net.Client;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Tests.TestInfrastructure;
 using Mesh.Client.Xds.Internal;
 using Microsoft.AspNetCore.Builder;
@@ -142,5 +142,5 @@ public class ClientStatusServiceTests
     }
 
     private static XdsClient XdsClientOf(IServiceProvider services) =>
-        ((XdsMeshSource)services.GetRequiredService<MeshRuntime>().Discovery!).Client;
+        services.GetRequiredService<MeshRuntime>().Xds!.Client;
 }

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Google.Protobuf.WellKnownTypes;
 using Mesh.Client.Grpc;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Telemetry;
 using Mesh.Client.Testing;
 using Mesh.Client.Tests.TestInfrastructure;

@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 using Mesh.Client.Grpc;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Telemetry;
 using Mesh.Client.Testing;
 using Mesh.Client.Tests.TestInfrastructure;

@@ -1,5 +1,5 @@
 using Mesh.Client.Balancing.Internal;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
 
 namespace Mesh.Client.Tests.TestInfrastructure;
@@ -87,7 +87,7 @@ public static class BalancingTestData
 
     /// <summary>Publishes a snapshot holding <paramref name="cluster"/> and returns the cluster's runtime.</summary>
     internal static ClusterRuntime Publish(MeshRuntime runtime, MeshCluster cluster) =>
-        runtime.Publish(Snapshot(cluster)).Clusters[cluster.Name];
+        runtime.Tables.Publish(Snapshot(cluster)).Clusters[cluster.Name];
 
     /// <summary>A cluster runtime with no endpoints, for route tests that only need cluster identities.</summary>
     internal static ClusterRuntime EmptyCluster(string name) =>

@@ -1,5 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
 using Mesh.Client.Security.Internal;
 using Mesh.Client.Testing;
@@ -96,7 +96,7 @@ internal sealed class TlsKit : IDisposable
             };
         }
 
-        runtime.Publish("test", new MeshSnapshot
+        runtime.Tables.Publish("test", new MeshSnapshot
         {
             Version = Guid.NewGuid().ToString("N")[..6],
             Source = "test",

@@ -1,7 +1,7 @@
 using Grpc.Core;
 using Mesh.Client.Grpc;
 using Mesh.Client.Http;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Testing;
 using Mesh.Client.Tests.TestInfrastructure;
 using Mesh.Samples.Echo;

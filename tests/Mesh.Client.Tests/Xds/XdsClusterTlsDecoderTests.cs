@@ -5,7 +5,7 @@ using Envoy.Extensions.Clusters.Aggregate.V3;
 using Envoy.Extensions.TransportSockets.Tls.V3;
 using Envoy.Type.Matcher.V3;
 using Google.Protobuf.WellKnownTypes;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
 using Mesh.Client.Testing;
 using Mesh.Client.Tests.TestInfrastructure;

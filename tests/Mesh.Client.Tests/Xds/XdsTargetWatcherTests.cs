@@ -9,7 +9,7 @@ using Envoy.Extensions.Filters.Network.HttpConnectionManager.V3;
 using Envoy.Type.V3;
 using Google.Protobuf.WellKnownTypes;
 using Mesh.Client.Grpc;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
 using Mesh.Client.Testing;
 using Mesh.Client.Tests.TestInfrastructure;

@@ -1,3 +1,5 @@
+using Mesh.Client.Runtime.Internal;
+
 namespace Mesh.Client.Balancing.Internal;
 
 /// <summary>

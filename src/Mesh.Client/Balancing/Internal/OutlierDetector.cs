@@ -1,4 +1,5 @@
 using Mesh.Client.Model;
+using Mesh.Client.Runtime.Internal;
 
 namespace Mesh.Client.Balancing.Internal;
 
@@ -7,7 +8,8 @@ namespace Mesh.Client.Balancing.Internal;
 /// counted per endpoint, ejects endpoints whose success rate is far below the others' or whose failure
 /// percentage is too high (never more than the allowed share of the cluster), and returns ejected
 /// endpoints once their ejection time — base time × times ejected in a row, capped — has passed.
-/// Changes are handed to the runtime, which rebuilds the cluster's pickers without them.
+/// Changes are handed to the cluster's state (<see cref="ClusterState.NotifyEndpointsChanged"/>), which rebuilds that
+/// cluster's pickers only; no table is published.
 /// </summary>
 internal sealed class OutlierDetector : IDisposable
 {

@@ -1,4 +1,5 @@
 using Mesh.Client.Model;
+using Mesh.Client.Runtime.Internal;
 
 namespace Mesh.Client.Balancing.Internal;
 

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
@@ -95,7 +95,7 @@ internal sealed partial class ConfigurationMeshSource : IDisposable
             runtime.Certificates.Register(name, settings);
         }
 
-        runtime.Publish(compilation.Snapshot);
+        runtime.Tables.Publish(compilation.Snapshot);
         Log.ConfigurationApplied(_logger, version, compilation.Snapshot.Services.Count, compilation.Snapshot.Clusters.Count);
     }
 

@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Grpc.Net.Client.Balancer;
 using Mesh.Client.Balancing.Internal;
+using Mesh.Client.Runtime.Internal;
 
 namespace Mesh.Client.Grpc.Internal;
 

@@ -1,9 +1,10 @@
 using Grpc.Core;
 using Grpc.Net.Client.Balancer;
 using Mesh.Client.Balancing.Internal;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Routing.Internal;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
 
 namespace Mesh.Client.Grpc.Internal;
 
@@ -34,6 +35,9 @@ internal sealed partial class MeshLoadBalancer : LoadBalancer
     private readonly ulong _channelId;
     private readonly Lock _lock = new();
     private readonly Dictionary<string, SubchannelEntry> _subchannels = new(StringComparer.Ordinal);
+    private readonly Lock _watchLock = new();
+    private readonly Dictionary<ClusterState, IDisposable> _watches = new(ReferenceEqualityComparer.Instance);
+    private Dictionary<ClusterRuntime, GrpcClusterPicker> _clusterPickers = [];
     private ServiceRouteTable? _service;
     private MeshTable? _table;
     private string _version = string.Empty;
@@ -50,14 +54,15 @@ internal sealed partial class MeshLoadBalancer : LoadBalancer
 
     public override void UpdateChannelState(ChannelState state)
     {
-        if (state.Status.StatusCode == StatusCode.OK && MeshLoadBalancingConfig.IsPending(state.LoadBalancingConfig))
+        var resolution = state.Status.StatusCode == StatusCode.OK ? MeshLoadBalancingConfig.Read(state.LoadBalancingConfig) : null;
+        if (resolution is { IsPending: true })
         {
             // Configuration is on its way: calls wait for a picker, within their deadlines.
             _controller.UpdateState(new BalancerState(ConnectivityState.Connecting, QueuePicker.Instance));
             return;
         }
 
-        if (state.Status.StatusCode != StatusCode.OK || !MeshLoadBalancingConfig.TryRead(state.LoadBalancingConfig, out var table, out var service))
+        if (resolution is not { Table: { } table, Service: { } service })
         {
             var status = state.Status.StatusCode != StatusCode.OK
                 ? state.Status
@@ -86,7 +91,7 @@ internal sealed partial class MeshLoadBalancer : LoadBalancer
 
             _service = service;
             _table = table;
-            _tlsUnavailable = MeshLoadBalancingConfig.TlsUnavailable(state.LoadBalancingConfig);
+            _tlsUnavailable = resolution.TlsUnavailable;
             _version = table.Snapshot.Version;
             var wanted = new HashSet<string>(StringComparer.Ordinal);
             foreach (var address in state.Addresses ?? [])
@@ -136,6 +141,7 @@ internal sealed partial class MeshLoadBalancer : LoadBalancer
 
         Log.Updated(_logger, service.Name, _version, created.Count, removed.Count);
         UpdatePicker();
+        WatchClusters();
 
         foreach (var entry in created)
         {
@@ -176,6 +182,7 @@ internal sealed partial class MeshLoadBalancer : LoadBalancer
             entry.Subchannel?.Dispose();
         }
 
+        WatchClusters();
         base.Dispose(disposing);
     }
 
@@ -213,21 +220,14 @@ internal sealed partial class MeshLoadBalancer : LoadBalancer
             }
 
             var clusterPickers = new Dictionary<ClusterRuntime, GrpcClusterPicker>();
-            var routePickers = new GrpcClusterPicker[_service.Routes.Length][];
-            for (var r = 0; r < routePickers.Length; r++)
+            foreach (var route in _service.Routes)
             {
-                var route = _service.Routes[r];
-                routePickers[r] = new GrpcClusterPicker[route.Clusters.Length];
-                for (var c = 0; c < route.Clusters.Length; c++)
+                foreach (var cluster in route.Clusters)
                 {
-                    var cluster = route.Clusters[c];
-                    if (!clusterPickers.TryGetValue(cluster, out var clusterPicker))
+                    if (!clusterPickers.ContainsKey(cluster))
                     {
-                        clusterPicker = GrpcClusterPicker.Build(_service.Name, cluster, _subchannels, _random, _tlsUnavailable);
-                        clusterPickers[cluster] = clusterPicker;
+                        clusterPickers[cluster] = GrpcClusterPicker.Build(_service.Name, cluster, _subchannels, _random, _tlsUnavailable);
                     }
-
-                    routePickers[r][c] = clusterPicker;
                 }
             }
 
@@ -243,11 +243,85 @@ internal sealed partial class MeshLoadBalancer : LoadBalancer
                 }
             }
 
-            aggregate = Aggregate(clusterPickers.Values);
-            picker = new MeshSubchannelPicker(_service, routePickers, clusterPickers, _random, _channelId);
+            (aggregate, picker) = Compose(_service, clusterPickers);
         }
 
         _controller.UpdateState(new BalancerState(aggregate, picker));
+    }
+
+    /// <summary>
+    /// Outlier detection ejected or returned an endpoint of the cluster of <paramref name="state"/>: rebuilds that
+    /// cluster's picker only, and the channel's picker around it. No table is published for it.
+    /// </summary>
+    private void OnClusterChanged(ClusterState state)
+    {
+        MeshSubchannelPicker picker;
+        ConnectivityState aggregate;
+        lock (_lock)
+        {
+            if (_service is null || _disposed || !_clusterPickers.Keys.Any(c => ReferenceEquals(c.State, state)))
+            {
+                return;
+            }
+
+            var clusterPickers = new Dictionary<ClusterRuntime, GrpcClusterPicker>(_clusterPickers);
+            foreach (var cluster in _clusterPickers.Keys)
+            {
+                if (ReferenceEquals(cluster.State, state))
+                {
+                    clusterPickers[cluster] = GrpcClusterPicker.Build(_service.Name, cluster, _subchannels, _random, _tlsUnavailable);
+                }
+            }
+
+            (aggregate, picker) = Compose(_service, clusterPickers);
+        }
+
+        _controller.UpdateState(new BalancerState(aggregate, picker));
+    }
+
+    /// <summary>The channel's picker over <paramref name="clusterPickers"/>, which become the ones in force. Called under the lock.</summary>
+    private (ConnectivityState, MeshSubchannelPicker) Compose(ServiceRouteTable service, Dictionary<ClusterRuntime, GrpcClusterPicker> clusterPickers)
+    {
+        var routePickers = new GrpcClusterPicker[service.Routes.Length][];
+        for (var r = 0; r < routePickers.Length; r++)
+        {
+            var clusters = service.Routes[r].Clusters;
+            routePickers[r] = new GrpcClusterPicker[clusters.Length];
+            for (var c = 0; c < clusters.Length; c++)
+            {
+                routePickers[r][c] = clusterPickers[clusters[c]];
+            }
+        }
+
+        _clusterPickers = clusterPickers;
+        return (Aggregate(clusterPickers.Values), new MeshSubchannelPicker(service, routePickers, clusterPickers, _random, _channelId));
+    }
+
+    /// <summary>Watches the clusters the channel's picker serves for ejections, and stops watching the others.</summary>
+    private void WatchClusters()
+    {
+        HashSet<ClusterState> wanted;
+        lock (_lock)
+        {
+            wanted = _disposed ? [] : [.. _clusterPickers.Keys.Select(c => c.State)];
+        }
+
+        lock (_watchLock)
+        {
+            foreach (var (state, watch) in _watches.Where(w => !wanted.Contains(w.Key)).ToArray())
+            {
+                watch.Dispose();
+                _watches.Remove(state);
+            }
+
+            foreach (var state in wanted)
+            {
+                if (!_watches.ContainsKey(state))
+                {
+                    _watches[state] = ChangeToken.OnChange(state.GetChangeToken, OnClusterChanged, state);
+                }
+            }
+        }
     }
 
     private static ConnectivityState Aggregate(IEnumerable<GrpcClusterPicker> pickers)

@@ -2,7 +2,7 @@ using Grpc.Core;
 using Grpc.Net.Client.Balancer;
 using Grpc.Net.Client.Configuration;
 using Mesh.Client.Balancing.Internal;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Routing.Internal;
 using Mesh.Client.Xds.Internal;
 using Microsoft.Extensions.Logging;
@@ -31,7 +31,7 @@ internal sealed class MeshResolverFactory(MeshRuntime runtime) : ResolverFactory
 /// <summary>
 /// Resolves a mesh target for one channel: on every published table it hands the channel the endpoints
 /// of every cluster the service's routes can reach, and passes the table itself to the mesh balancer
-/// through the load-balancing config, so that addresses and routes always come from the same snapshot.
+/// (a <see cref="MeshResolution"/>), so that addresses and routes always come from the same snapshot.
 /// </summary>
 /// <remarks>
 /// The channel starts a resolver while holding its own lock, and a resolver result takes that lock, so
@@ -165,7 +165,7 @@ internal sealed partial class MeshResolver : Resolver
                     if (!_pendingDelivered)
                     {
                         _pendingDelivered = true;
-                        listener(ResolverResult.ForResult([], new ServiceConfig { LoadBalancingConfigs = { MeshLoadBalancingConfig.Pending() } }, serviceConfigStatus: null));
+                        listener(ResolverResult.ForResult([], new ServiceConfig { LoadBalancingConfigs = { new MeshLoadBalancingConfig(MeshResolution.Pending) } }, serviceConfigStatus: null));
                     }
 
                     return;
@@ -243,71 +243,47 @@ internal sealed partial class MeshResolver : Resolver
             }
         }
 
-        var serviceConfig = new ServiceConfig { LoadBalancingConfigs = { new MeshLoadBalancingConfig(table, service, _tlsUnavailable) } };
+        var serviceConfig = new ServiceConfig { LoadBalancingConfigs = { new MeshLoadBalancingConfig(new MeshResolution(table, service, _tlsUnavailable)) } };
         Log.Resolved(_logger, _name, addresses.Count, table.Snapshot.Version);
         listener(ResolverResult.ForResult(addresses, serviceConfig, serviceConfigStatus: null));
     }
 }
 
-/// <summary>Carries the table and the service from the resolver to the balancer of one channel.</summary>
+/// <summary>What the resolver hands the balancer of one channel with a result: the table and the service its addresses come from.</summary>
+/// <param name="Table">The table the result was made from; <see langword="null"/> while the configuration is on its way.</param>
+/// <param name="Service">The target's service in <paramref name="Table"/>; <see langword="null"/> while the configuration is on its way.</param>
+/// <param name="TlsUnavailable">Why the channel cannot make TLS connections to mesh endpoints, or null when it can.</param>
+internal sealed record MeshResolution(MeshTable? Table, ServiceRouteTable? Service, string? TlsUnavailable)
+{
+    /// <summary>The target's configuration is still on its way: calls wait for a picker.</summary>
+    public static MeshResolution Pending { get; } = new(null, null, null);
+
+    public bool IsPending => Service is null;
+}
+
+/// <summary>
+/// Carries a <see cref="MeshResolution"/> from the resolver to the balancer of one channel, in the one place
+/// grpc-dotnet passes from one to the other: the load-balancing config the channel chooses the balancer by.
+/// </summary>
+/// <remarks>
+/// grpc-dotnet (2.85, and its main branch) builds the balancer's <see cref="ChannelState"/> with empty attributes
+/// whatever <see cref="ResolverResult.Attributes"/> holds (<c>ConnectionManager.OnResolverResult</c>), so those
+/// attributes cannot carry it; the config's inner dictionary holds this one typed entry and nothing else.
+/// </remarks>
 internal sealed class MeshLoadBalancingConfig : LoadBalancingConfig
 {
-    private const string TableKey = "table";
-    private const string ServiceKey = "service";
+    private const string ResolutionKey = "resolution";
 
-    private const string PendingKey = "pending";
-
-    private const string TlsUnavailableKey = "tlsUnavailable";
-
-    public MeshLoadBalancingConfig(MeshTable table, ServiceRouteTable service, string? tlsUnavailable = null)
+    public MeshLoadBalancingConfig(MeshResolution resolution)
         : base(MeshGrpc.LoadBalancingPolicyName)
     {
-        var inner = (IDictionary<string, object>)Inner[MeshGrpc.LoadBalancingPolicyName];
-        inner[TableKey] = table;
-        inner[ServiceKey] = service;
-        if (tlsUnavailable is not null)
-        {
-            inner[TlsUnavailableKey] = tlsUnavailable;
-        }
+        ((IDictionary<string, object>)Inner[MeshGrpc.LoadBalancingPolicyName])[ResolutionKey] = resolution;
     }
 
-    /// <summary>Why the channel cannot make TLS connections to mesh endpoints, or null when it can.</summary>
-    public static string? TlsUnavailable(LoadBalancingConfig? config) =>
+    /// <summary>The resolution <paramref name="config"/> carries, if it is the mesh's.</summary>
+    public static MeshResolution? Read(LoadBalancingConfig? config) =>
         config is not null &&
         config.Inner.TryGetValue(MeshGrpc.LoadBalancingPolicyName, out var value) &&
         value is IDictionary<string, object> inner &&
-        inner.TryGetValue(TlsUnavailableKey, out var reason) ? reason as string : null;
-
-    private MeshLoadBalancingConfig()
-        : base(MeshGrpc.LoadBalancingPolicyName)
-    {
-        ((IDictionary<string, object>)Inner[MeshGrpc.LoadBalancingPolicyName])[PendingKey] = true;
-    }
-
-    /// <summary>A config that says the target's configuration is still on its way.</summary>
-    public static MeshLoadBalancingConfig Pending() => new();
-
-    public static bool IsPending(LoadBalancingConfig? config) =>
-        config is not null &&
-        config.Inner.TryGetValue(MeshGrpc.LoadBalancingPolicyName, out var value) &&
-        value is IDictionary<string, object> inner &&
-        inner.ContainsKey(PendingKey);
-
-    public static bool TryRead(LoadBalancingConfig? config, out MeshTable table, out ServiceRouteTable service)
-    {
-        if (config is not null &&
-            config.Inner.TryGetValue(MeshGrpc.LoadBalancingPolicyName, out var value) &&
-            value is IDictionary<string, object> inner &&
-            inner.TryGetValue(TableKey, out var t) && t is MeshTable foundTable &&
-            inner.TryGetValue(ServiceKey, out var s) && s is ServiceRouteTable foundService)
-        {
-            table = foundTable;
-            service = foundService;
-            return true;
-        }
-
-        table = null!;
-        service = null!;
-        return false;
-    }
+        inner.TryGetValue(ResolutionKey, out var resolution) ? resolution as MeshResolution : null;
 }

@@ -21,18 +21,6 @@ internal static class HttpRoutePipeline
     /// </summary>
     public static readonly HttpRequestOptionsKey<bool> RetriedByMesh = new("Mesh.RetriedByMesh");
 
-    /// <summary>
-    /// Whether any client of the process has a standard resilience handler; only then is
-    /// <see cref="RetriedByMesh"/> set, since setting a request option allocates.
-    /// </summary>
-    public static bool StandardResilienceInUse
-    {
-        get => Volatile.Read(ref _standardResilienceInUse);
-        set => Volatile.Write(ref _standardResilienceInUse, value);
-    }
-
-    private static bool _standardResilienceInUse;
-
     /// <summary>The caller's request, for predicates.</summary>
     public static readonly ResiliencePropertyKey<HttpRequestMessage?> RequestKey = new("Mesh.Request");
 

@@ -1,4 +1,4 @@
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Routing.Internal;
 
 namespace Mesh.Client.Http.Internal;

@@ -4,7 +4,7 @@ using Mesh.Client.Model;
 using Mesh.Client.Resilience.Internal;
 using Polly;
 using Polly.Timeout;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Routing.Internal;
 using Mesh.Client.Security.Internal;
 using Mesh.Client.Telemetry.Internal;
@@ -135,7 +135,7 @@ internal sealed partial class MeshHttpHandler : DelegatingHandler
                 await content.LoadIntoBufferAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            if ((route.Config.Retry is not null || route.Config.Hedging is not null) && HttpRoutePipeline.StandardResilienceInUse)
+            if ((route.Config.Retry is not null || route.Config.Hedging is not null) && _runtime.StandardResilienceInUse)
             {
                 request.Options.Set(HttpRoutePipeline.RetriedByMesh, true);
             }

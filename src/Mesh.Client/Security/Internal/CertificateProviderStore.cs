@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Mesh.Client.Security.Internal;
 
 /// <summary>
-/// The process's certificate provider instances by name (gRFC A29), from the xDS bootstrap and from
+/// One runtime's certificate provider instances by name (gRFC A29), from the xDS bootstrap and from
 /// <c>Mesh:Tls:CertificateProviders</c>. Registering a name again with other settings replaces its
 /// provider; with the same settings keeps it (and its loaded certificates).
 /// </summary>

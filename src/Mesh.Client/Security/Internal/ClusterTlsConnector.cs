@@ -16,14 +16,12 @@ namespace Mesh.Client.Security.Internal;
 /// </summary>
 internal sealed class ClusterTlsConnector
 {
-    private static readonly ConcurrentDictionary<string, int> Ids = new(StringComparer.Ordinal);
-    private static int s_nextId;
-
     private readonly CertificateProviderStore _store;
     private readonly TimeProvider _time;
     private readonly Regex?[] _regexes;
+    private readonly MeshTlsNames _names;
 
-    public ClusterTlsConnector(string cluster, MeshClusterTls config, CertificateProviderStore store, TimeProvider time)
+    public ClusterTlsConnector(string cluster, MeshClusterTls config, CertificateProviderStore store, TimeProvider time, MeshTlsNames names)
     {
         Cluster = cluster;
         Config = config;
@@ -35,9 +33,10 @@ internal sealed class ClusterTlsConnector
             config.UseSystemRoots ? "system" : "-",
             config.Sni ?? "-",
             string.Join(',', config.SubjectAltNames));
-        Id = Ids.GetOrAdd(Key, static _ => Interlocked.Increment(ref s_nextId));
+        _names = names;
+        Id = names.SettingsId(Key);
         _regexes = [.. config.SubjectAltNames.Select(m => m.Kind == StringMatchKind.Regex ? RegexFactory.CreateFullMatch(m.Value) : null)];
-        Peers = PeerTable.For(Id);
+        Peers = names.Peers(Id);
     }
 
     public string Cluster { get; }
@@ -47,11 +46,14 @@ internal sealed class ClusterTlsConnector
     /// <summary>The settings as text: equal for equal settings, whatever cluster.</summary>
     public string Key { get; }
 
-    /// <summary>A small number per distinct <see cref="Key"/> in the process, which keeps connections of different settings apart.</summary>
+    /// <summary>A small number per distinct <see cref="Key"/> in the runtime, which keeps connections of different settings apart.</summary>
     public int Id { get; }
 
     /// <summary>The identities verified on connections with these settings, by endpoint <c>host:port</c>.</summary>
     public ConcurrentDictionary<string, string> Peers { get; }
+
+    /// <summary>The runtime's number of the endpoint <paramref name="address"/>, for the name its requests are addressed to.</summary>
+    public int AddressId(string address) => _names.AddressId(address);
 
     /// <summary>Performs the client handshake over <paramref name="inner"/>; on failure disposes it and throws <see cref="MeshTlsException"/>.</summary>
     public async ValueTask<SslStream> AuthenticateAsync(Stream inner, string host, int port, SslApplicationProtocol protocol, CancellationToken cancellationToken)
@@ -215,13 +217,5 @@ internal sealed class ClusterTlsConnector
             StringMatchKind.Regex => regex!.IsMatch(name.Value),
             _ => false,
         };
-    }
-
-    /// <summary>Verified peers by settings id: shared by every connector of equal settings.</summary>
-    private static class PeerTable
-    {
-        private static readonly ConcurrentDictionary<int, ConcurrentDictionary<string, string>> Tables = new();
-
-        public static ConcurrentDictionary<string, string> For(int id) => Tables.GetOrAdd(id, static _ => new(StringComparer.Ordinal));
     }
 }

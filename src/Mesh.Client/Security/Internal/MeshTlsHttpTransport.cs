@@ -15,7 +15,7 @@ internal sealed record MeshTlsTarget(ClusterTlsConnector Connector, string Host,
 /// own (<c>e7.t2.mesh-tls.invalid</c>: one per endpoint and TLS settings, so connections of different
 /// settings never mix) and attaches the real endpoint; this handler's connect callback opens the socket
 /// to the endpoint and makes the TLS handshake with the cluster's certificates. Connections are pooled
-/// and reused like any HttpClient's, shared by every client of the process. A request addressed so that
+/// and reused like any HttpClient's, shared by every client of one service provider (its runtime owns this transport). A request addressed so that
 /// reaches any other handler fails name resolution (<c>.invalid</c>): it can never leave in plaintext.
 /// </summary>
 internal sealed class MeshTlsHttpTransport : IDisposable

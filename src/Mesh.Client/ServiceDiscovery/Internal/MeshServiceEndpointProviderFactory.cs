@@ -1,6 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Net;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Microsoft.Extensions.ServiceDiscovery;
 
 namespace Mesh.Client.ServiceDiscovery.Internal;
@@ -40,6 +40,9 @@ internal sealed class MeshServiceEndpointProvider(string serviceName, MeshRuntim
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var cluster in service.Routes.SelectMany(r => r.Clusters).Distinct())
         {
+            // Ejections change a cluster's usable endpoints without publishing a table.
+            endpoints.AddChangeToken(cluster.State.GetChangeToken());
+
             // A caller of ServiceDiscovery connects to the addresses itself, without the cluster's TLS:
             // endpoints of a TLS cluster are not handed out, so that nobody reaches them in plaintext.
             if (cluster.ActivePriority < 0 || cluster.Tls is not null)

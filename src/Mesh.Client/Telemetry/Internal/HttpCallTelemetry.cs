@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Mesh.Client.Balancing.Internal;
+using Mesh.Client.Runtime.Internal;
 
 namespace Mesh.Client.Telemetry.Internal;
 
@@ -192,7 +193,7 @@ internal sealed class HttpAttemptTelemetry : AttemptSpan
         Endpoint = endpoint;
         if (_call.Metrics.HttpAttemptStarted.Enabled)
         {
-            cluster.HttpAttempts(_call.Metrics, _call.Service).Increment();
+            _call.Metrics.HttpAttempts(_call.Service, cluster.Name).Increment();
         }
     }
 

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Xds.Internal;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
@@ -24,7 +24,7 @@ internal sealed class MeshHealthCheck(MeshRuntime runtime) : IHealthCheck
             ["version"] = table.Snapshot.Version,
             ["services"] = table.Services.Count,
         };
-        if (runtime.Discovery is not XdsMeshSource xds)
+        if (runtime.Xds is not { } xds)
         {
             data["connected"] = false;
             return HealthCheckResult.Healthy(

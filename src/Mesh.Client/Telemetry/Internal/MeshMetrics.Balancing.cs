@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Mesh.Client.Balancing.Internal;
+using Mesh.Client.Runtime.Internal;
 
 namespace Mesh.Client.Telemetry.Internal;
 

@@ -1,5 +1,5 @@
 using Mesh.Client.Configuration;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Microsoft.Extensions.Options;
 
 namespace Mesh.Client.Telemetry.Internal;
@@ -27,8 +27,8 @@ internal sealed class MeshStatusSources(IOptionsMonitor<MeshOptions>? options)
             return new Resolver(table.Snapshot.Source, table.Snapshot.Source, Names.Empty);
         }
 
-        var others = string.Join("+", parts.Where(p => p != MeshRuntime.ConfigurationSource));
-        return new Resolver(MeshRuntime.ConfigurationSource, others, ConfiguredNames());
+        var others = string.Join("+", parts.Where(p => p != MeshTableStore.ConfigurationSource));
+        return new Resolver(MeshTableStore.ConfigurationSource, others, ConfiguredNames());
     }
 
     private Names ConfiguredNames()

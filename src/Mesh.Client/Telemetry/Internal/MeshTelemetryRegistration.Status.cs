@@ -1,5 +1,5 @@
 using Mesh.Client.Configuration;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;

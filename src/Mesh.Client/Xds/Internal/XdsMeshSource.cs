@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Collections.Frozen;
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
 using Microsoft.Extensions.Logging;
 
@@ -17,7 +17,8 @@ internal sealed partial class XdsMeshSource : IMeshDiscovery, IAsyncDisposable, 
     public const string SourceName = "xds";
 
     private readonly XdsClient _client;
-    private readonly MeshRuntime _runtime;
+    private readonly MeshTableStore _tables;
+    private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Regex[] _httpHosts;
     private readonly ConcurrentDictionary<string, byte> _requested = new(StringComparer.OrdinalIgnoreCase);
@@ -25,10 +26,11 @@ internal sealed partial class XdsMeshSource : IMeshDiscovery, IAsyncDisposable, 
     private readonly Dictionary<string, MeshServiceFailure> _failures = new(StringComparer.OrdinalIgnoreCase);
     private long _version;
 
-    public XdsMeshSource(XdsClient client, MeshRuntime runtime, IEnumerable<string> httpHosts, TimeSpan configWaitTimeout, ILogger<XdsMeshSource> logger)
+    public XdsMeshSource(XdsClient client, MeshTableStore tables, TimeProvider time, IEnumerable<string> httpHosts, TimeSpan configWaitTimeout, ILogger<XdsMeshSource> logger)
     {
         _client = client;
-        _runtime = runtime;
+        _tables = tables;
+        _time = time;
         _logger = logger;
         ConfigWaitTimeout = configWaitTimeout;
         _httpHosts = [.. httpHosts.Select(GlobToRegex)];
@@ -81,7 +83,7 @@ internal sealed partial class XdsMeshSource : IMeshDiscovery, IAsyncDisposable, 
             }
 
             Log.Watching(_logger, name, listenerName);
-            var watcher = new XdsTargetWatcher(name, listenerName, _client, OnTargetChanged) { WatchedAt = _runtime.Time.GetUtcNow() };
+            var watcher = new XdsTargetWatcher(name, listenerName, _client, OnTargetChanged) { WatchedAt = _time.GetUtcNow() };
             _targets[name] = watcher;
             watcher.Start();
         });
@@ -117,7 +119,7 @@ internal sealed partial class XdsMeshSource : IMeshDiscovery, IAsyncDisposable, 
         }
 
         var version = Interlocked.Increment(ref _version).ToString(CultureInfo.InvariantCulture);
-        _runtime.Publish(SourceName, new MeshSnapshot
+        _tables.Publish(SourceName, new MeshSnapshot
         {
             Version = version,
             Source = SourceName,

@@ -1,6 +1,7 @@
+using Mesh.Client.Balancing.Internal;
 using Mesh.Client.Model;
 
-namespace Mesh.Client.Balancing.Internal;
+namespace Mesh.Client.Runtime.Internal;
 
 /// <summary>The endpoints of one locality of one priority, as runtime states.</summary>
 internal sealed record LocalityRuntime(LocalityName Name, uint Weight, EndpointState[] Endpoints);
@@ -12,7 +13,8 @@ internal sealed record LocalityRuntime(LocalityName Name, uint Weight, EndpointS
 /// </summary>
 internal sealed class ClusterRuntime
 {
-    private readonly EndpointState[] _candidates;
+    private readonly MeshRandom _random;
+    private HttpPickers _pickers;
 
     public ClusterRuntime(MeshCluster config, LocalityRuntime[][] priorities, MeshRandom random)
         : this(config, priorities, random, new ClusterState(config.Name))
@@ -24,39 +26,22 @@ internal sealed class ClusterRuntime
         Config = config;
         Priorities = priorities;
         State = state;
+        _random = random;
         AllEndpoints = [.. priorities.SelectMany(p => p).SelectMany(l => l.Endpoints)];
-
-        // The HttpClient front door has no connection state per endpoint: an endpoint is usable when its
-        // configured health allows it and outlier detection has not ejected it.
-        (ActivePriority, var candidates) = SelectPriority(priorities, static s => s.IsUsable);
-        _candidates = [.. candidates.Select(c => c.State)];
-        Picker = PickerBuilder.Build(config.LoadBalancing, candidates, random);
+        PickersVersion = state.EndpointsVersion;
+        _pickers = BuildPickers();
     }
 
     public MeshCluster Config { get; }
 
-    // The attempt count of the service whose requests last came here (most clusters serve one).
-    private ServiceAttempts? _httpAttempts;
-
-    /// <summary>The count of HttpClient attempts of <paramref name="service"/> to this cluster.</summary>
-    public Telemetry.Internal.AttemptCount HttpAttempts(Telemetry.Internal.MeshMetrics metrics, string service)
-    {
-        if (Volatile.Read(ref _httpAttempts) is { } last && ReferenceEquals(last.Service, service))
-        {
-            return last.Count;
-        }
-
-        var count = metrics.HttpAttempts(service, Name);
-        Volatile.Write(ref _httpAttempts, new ServiceAttempts(service, count));
-        return count;
-    }
-
-    private sealed record ServiceAttempts(string Service, Telemetry.Internal.AttemptCount Count);
-
     /// <summary>How connections to the endpoints make their TLS handshake; <see langword="null"/> for plaintext.</summary>
+    /// <remarks>
+    /// Per-cluster runtime state like the pickers: compiled once from the cluster's TLS settings (SAN matchers, the
+    /// runtime's number for the settings) and shared by every request to the cluster.
+    /// </remarks>
     public Security.Internal.ClusterTlsConnector? Tls { get; init; }
 
-    /// <summary>State that outlives this snapshot: the circuit breaker's count.</summary>
+    /// <summary>State that outlives this snapshot: the circuit breaker's count, outlier detection.</summary>
     public ClusterState State { get; }
 
     public string Name => Config.Name;
@@ -65,17 +50,42 @@ internal sealed class ClusterRuntime
 
     public EndpointState[] AllEndpoints { get; }
 
-    /// <summary>The priority the HttpClient picker serves, or -1 when no endpoint is usable.</summary>
-    public int ActivePriority { get; }
+    /// <summary>The <see cref="ClusterState.EndpointsVersion"/> the HttpClient pickers were last built at.</summary>
+    internal long PickersVersion { get; private set; }
 
-    public EndpointPicker Picker { get; }
+    /// <summary>The priority the HttpClient picker serves, or -1 when no endpoint is usable.</summary>
+    public int ActivePriority => Volatile.Read(ref _pickers).Priority;
+
+    public EndpointPicker Picker => Volatile.Read(ref _pickers).Picker;
 
     /// <summary>Picks an endpoint for an HttpClient request; <see langword="null"/> when none is usable.</summary>
     public EndpointState? Pick(in PickRequest request)
     {
-        var index = Picker.Pick(request);
-        return index < 0 ? null : _candidates[index];
+        var pickers = Volatile.Read(ref _pickers);
+        var index = pickers.Picker.Pick(request);
+        return index < 0 ? null : pickers.Candidates[index];
     }
+
+    /// <summary>
+    /// Rebuilds the HttpClient picker over the endpoints usable now (outlier detection ejected or returned one)
+    /// and swaps it in with one reference write. Called by <see cref="ClusterState"/> under its lock.
+    /// </summary>
+    internal void RefreshPickers(long version)
+    {
+        PickersVersion = version;
+        Volatile.Write(ref _pickers, BuildPickers());
+    }
+
+    private HttpPickers BuildPickers()
+    {
+        // The HttpClient front door has no connection state per endpoint: an endpoint is usable when its
+        // configured health allows it and outlier detection has not ejected it.
+        var (priority, candidates) = SelectPriority(Priorities, static s => s.IsUsable);
+        return new HttpPickers(priority, [.. candidates.Select(c => c.State)], PickerBuilder.Build(Config.LoadBalancing, candidates, _random));
+    }
+
+    /// <summary>The HttpClient front door's pick over the usable endpoints of one moment: swapped whole.</summary>
+    private sealed record HttpPickers(int Priority, EndpointState[] Candidates, EndpointPicker Picker);
 
     /// <summary>
     /// The first priority with at least one usable endpoint in a locality of non-zero weight, and its

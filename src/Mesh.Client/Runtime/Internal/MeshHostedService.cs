@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Hosting;
 
-namespace Mesh.Client.Internal;
+namespace Mesh.Client.Runtime.Internal;
 
 /// <summary>Starts the mesh with the host, so that an invalid configuration stops start-up rather than the first request.</summary>
 internal sealed class MeshHostedService(IServiceProvider services) : IHostedService

@@ -3,7 +3,7 @@ using Mesh.Client.Balancing.Internal;
 using Mesh.Client.Model;
 using Mesh.Client.Routing.Internal;
 
-namespace Mesh.Client.Internal;
+namespace Mesh.Client.Runtime.Internal;
 
 /// <summary>
 /// What the request path reads: one snapshot compiled into route tables and cluster pickers. Published by

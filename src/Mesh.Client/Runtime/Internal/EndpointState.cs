@@ -1,19 +1,18 @@
 using Mesh.Client.Model;
 
-namespace Mesh.Client.Balancing.Internal;
+namespace Mesh.Client.Runtime.Internal;
 
 /// <summary>
-/// Runtime state of one endpoint of one cluster: requests in flight and cached request prefixes.
-/// It outlives configuration snapshots for as long as the endpoint stays in its cluster, so counters
-/// are not reset by unrelated config changes.
+/// Runtime state of one endpoint of one cluster: its configuration in force (<see cref="Config"/>, swapped
+/// whole), requests in flight, outlier-detection outcomes and ejection. It outlives configuration snapshots
+/// for as long as the endpoint stays in its cluster, so counters are not reset by unrelated config changes.
 /// </summary>
 internal sealed class EndpointState
 {
+    private EndpointConfig _config;
     private int _inFlight;
     private long _started;
-
-    private string? _httpPrefix;
-    private string? _httpsPrefix;
+    private TlsAddress? _tlsPrefix;
 
     public EndpointState(string clusterName, MeshEndpoint endpoint)
         : this(clusterName, endpoint, endpoint.Address)
@@ -25,7 +24,7 @@ internal sealed class EndpointState
     {
         ClusterName = clusterName;
         Address = address;
-        Endpoint = endpoint;
+        _config = new EndpointConfig(address, endpoint, LocalityName.Default, priority: 0);
     }
 
     public string ClusterName { get; }
@@ -33,43 +32,37 @@ internal sealed class EndpointState
     /// <summary><c>host:port</c>, the key this state is kept under.</summary>
     public string Address { get; }
 
-    /// <summary>The endpoint as the current configuration describes it (weight, health may change).</summary>
-    public MeshEndpoint Endpoint { get; set; }
+    /// <summary>The endpoint's configuration in force. One volatile read; read it once where several of its parts are used together.</summary>
+    public EndpointConfig Config => Volatile.Read(ref _config);
 
-    private LocalityName _locality = LocalityName.Default;
-    private string? _localityLabel;
+    /// <summary>The endpoint as the current configuration describes it (weight, health may change).</summary>
+    public MeshEndpoint Endpoint => Config.Endpoint;
 
     /// <summary>The locality the endpoint sits in under the current configuration.</summary>
-    public LocalityName Locality
-    {
-        get => _locality;
-        set
-        {
-            if (_locality != value)
-            {
-                _locality = value;
-                _localityLabel = null;
-            }
-        }
-    }
-
-    private object? _boxedPort;
-
-    /// <summary>The port as an object, boxed once (a span attribute).</summary>
-    public object BoxedPort => _boxedPort ??= Endpoint.Port;
-
-    /// <summary>The locality as gRPC's metrics label it (gRFC A78): <c>{region="…", zone="…", sub_zone="…"}</c>.</summary>
-    public string LocalityLabel => _localityLabel ??= $"{{region=\"{_locality.Region}\", zone=\"{_locality.Zone}\", sub_zone=\"{_locality.SubZone}\"}}";
+    public LocalityName Locality => Config.Locality;
 
     /// <summary>Priority under the current configuration.</summary>
-    public int Priority { get; set; }
+    public int Priority => Config.Priority;
 
-    // Made on first use: most endpoints of a large xDS cluster may never see an HttpClient request.
-    public string HttpPrefix => _httpPrefix ??= "http://" + Address;
+    /// <summary>The port as an object, boxed once (a span attribute).</summary>
+    public object BoxedPort => Config.BoxedPort;
 
-    public string HttpsPrefix => _httpsPrefix ??= "https://" + Address;
+    /// <summary>The locality as gRPC's metrics label it (gRFC A78): <c>{region="…", zone="…", sub_zone="…"}</c>.</summary>
+    public string LocalityLabel => Config.LocalityLabel;
 
-    private TlsAddress? _tlsPrefix;
+    public string HttpPrefix => Config.HttpPrefix;
+
+    public string HttpsPrefix => Config.HttpsPrefix;
+
+    /// <summary>Takes the configuration a new snapshot gives the endpoint: one reference write, and none when nothing changed.</summary>
+    public void Configure(MeshEndpoint endpoint, LocalityName locality, int priority)
+    {
+        var current = Config;
+        if (!current.Matches(endpoint, locality, priority))
+        {
+            Volatile.Write(ref _config, new EndpointConfig(Address, endpoint, locality, priority));
+        }
+    }
 
     private sealed record TlsAddress(int Id, string Prefix);
 
@@ -84,13 +77,10 @@ internal sealed class EndpointState
             return cached.Prefix;
         }
 
-        var prefix = $"http://e{AddressIds.GetOrAdd(Address, static _ => Interlocked.Increment(ref s_nextAddressId))}.t{tls.Id}.{Security.Internal.MeshTlsHttpTransport.Domain}:{Endpoint.Port}";
+        var prefix = $"http://e{tls.AddressId(Address)}.t{tls.Id}.{Security.Internal.MeshTlsHttpTransport.Domain}:{Endpoint.Port}";
         Volatile.Write(ref _tlsPrefix, new TlsAddress(tls.Id, prefix));
         return prefix;
     }
-
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> AddressIds = new(StringComparer.Ordinal);
-    private static int s_nextAddressId;
 
     public int InFlight => Volatile.Read(ref _inFlight);
 

@@ -1,9 +1,9 @@
 using Mesh.Client.Balancing.Internal;
-using Mesh.Client.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
 using static Mesh.Client.Tests.TestInfrastructure.BalancingTestData;
 
-namespace Mesh.Client.Tests.Balancing;
+namespace Mesh.Client.Tests.Runtime;
 
 public class ClusterRuntimeTests
 {

@@ -1,4 +1,4 @@
-namespace Mesh.Client.Internal;
+namespace Mesh.Client.Runtime.Internal;
 
 /// <summary>A source that configures names on demand, as they are first used (the xDS client).</summary>
 internal interface IMeshDiscovery

@@ -1,4 +1,4 @@
-namespace Mesh.Client.Internal;
+namespace Mesh.Client.Runtime.Internal;
 
 /// <summary>
 /// What a request for a name the mesh does not have says, on both front doors: which services the mesh has, or that
