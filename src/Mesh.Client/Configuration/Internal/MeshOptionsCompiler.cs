@@ -1,6 +1,7 @@
 using System.Collections.Frozen;
 using System.Globalization;
 using Mesh.Client.Model;
+using Mesh.Client.Model.Internal;
 using Mesh.Client.Routing.Internal;
 using Mesh.Client.Security.Internal;
 
@@ -13,8 +14,6 @@ namespace Mesh.Client.Configuration.Internal;
 /// </summary>
 internal static class MeshOptionsCompiler
 {
-    private const int MaxMaglevTableSize = 5_000_011;
-
     public static MeshCompilation Compile(MeshOptions options, string version)
     {
         var errors = new List<MeshConfigurationError>(options.BindingErrors);
@@ -344,19 +343,20 @@ internal static class MeshOptionsCompiler
             case LoadBalancingPolicyNames.PickFirst:
                 return new PickFirstPolicy { ShuffleAddressList = lb.Shuffle };
             case LoadBalancingPolicyNames.LeastRequest:
-                if (lb.ChoiceCount < 2)
+                if (!ModelRules.IsValidChoiceCount(lb.ChoiceCount))
                 {
                     errors.Add(new(path + ":ChoiceCount", Invariant(lb.ChoiceCount), "choice count must be 2 or more"));
                 }
 
-                return errors.Count > count ? null : new LeastRequestPolicy { ChoiceCount = lb.ChoiceCount };
+                // Above 10 is capped, as from xDS (gRFC A48).
+                return errors.Count > count ? null : new LeastRequestPolicy { ChoiceCount = ModelRules.CapChoiceCount(lb.ChoiceCount) };
             case LoadBalancingPolicyNames.RingHash:
-                if (lb.MinRingSize < 1 || lb.MinRingSize > RingHashPolicy.RingSizeLimit)
+                if (!ModelRules.IsValidRingSize(lb.MinRingSize))
                 {
                     errors.Add(new(path + ":MinRingSize", Invariant(lb.MinRingSize), $"ring size must be between 1 and {RingHashPolicy.RingSizeLimit}"));
                 }
 
-                if (lb.MaxRingSize < 1 || lb.MaxRingSize > RingHashPolicy.RingSizeLimit)
+                if (!ModelRules.IsValidRingSize(lb.MaxRingSize))
                 {
                     errors.Add(new(path + ":MaxRingSize", Invariant(lb.MaxRingSize), $"ring size must be between 1 and {RingHashPolicy.RingSizeLimit}"));
                 }
@@ -367,9 +367,9 @@ internal static class MeshOptionsCompiler
 
                 return errors.Count > count ? null : new RingHashPolicy { MinRingSize = lb.MinRingSize, MaxRingSize = lb.MaxRingSize };
             case LoadBalancingPolicyNames.Maglev:
-                if (lb.TableSize < 2 || lb.TableSize > MaxMaglevTableSize || !IsPrime(lb.TableSize))
+                if (!ModelRules.IsValidMaglevTableSize(lb.TableSize))
                 {
-                    errors.Add(new(path + ":TableSize", Invariant(lb.TableSize), $"table size must be a prime no larger than {MaxMaglevTableSize}"));
+                    errors.Add(new(path + ":TableSize", Invariant(lb.TableSize), $"table size must be a prime no larger than {ModelRules.MaxMaglevTableSize}"));
                 }
 
                 return errors.Count > count ? null : new MaglevPolicy { TableSize = lb.TableSize };
@@ -397,7 +397,7 @@ internal static class MeshOptionsCompiler
                 continue;
             }
 
-            if (options.Weight < 1)
+            if (options.Weight < ModelRules.MinEndpointWeight)
             {
                 errors.Add(new(endpointPath + ":Weight", Invariant(options.Weight), "weight must be 1 or more"));
             }
@@ -416,7 +416,7 @@ internal static class MeshOptionsCompiler
             {
                 Host = host,
                 Port = port,
-                Weight = (uint)Math.Max(1, options.Weight),
+                Weight = (uint)Math.Max(ModelRules.MinEndpointWeight, options.Weight),
                 Health = options.Health,
                 HashKey = string.IsNullOrEmpty(options.HashKey) ? null : options.HashKey,
             };
@@ -739,32 +739,18 @@ internal static class MeshOptionsCompiler
         };
     }
 
-    private static readonly Dictionary<string, RetryOn> RetryOnNames = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["5xx"] = RetryOn.Http5xx,
-        ["gateway-error"] = RetryOn.GatewayError,
-        ["reset"] = RetryOn.Reset,
-        ["connect-failure"] = RetryOn.ConnectFailure,
-        ["retriable-status-codes"] = RetryOn.RetriableStatusCodes,
-        ["cancelled"] = RetryOn.Cancelled,
-        ["deadline-exceeded"] = RetryOn.DeadlineExceeded,
-        ["internal"] = RetryOn.Internal,
-        ["resource-exhausted"] = RetryOn.ResourceExhausted,
-        ["unavailable"] = RetryOn.Unavailable,
-    };
-
     private static RetryPolicy CompileRetry(MeshRetryOptions options, string path, List<MeshConfigurationError> errors)
     {
         var retryOn = RetryOn.None;
         foreach (var token in options.RetryOn.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
-            if (RetryOnNames.TryGetValue(token, out var flag))
+            if (RetryOnNames.TryGet(token, StringComparison.OrdinalIgnoreCase, out var flag))
             {
                 retryOn |= flag;
             }
             else
             {
-                errors.Add(new(path + ":RetryOn", options.RetryOn, $"unknown condition '{token}'; expected some of {string.Join(", ", RetryOnNames.Keys)}"));
+                errors.Add(new(path + ":RetryOn", options.RetryOn, $"unknown condition '{token}'; expected some of {string.Join(", ", RetryOnNames.All)}"));
             }
         }
 
@@ -790,7 +776,7 @@ internal static class MeshOptionsCompiler
 
         foreach (var code in options.RetriableStatusCodes)
         {
-            if (code is < 100 or > 599)
+            if (!ModelRules.IsHttpStatus(code))
             {
                 errors.Add(new(path + ":RetriableStatusCodes", Invariant(code), "must be an HTTP status between 100 and 599"));
             }
@@ -865,7 +851,7 @@ internal static class MeshOptionsCompiler
                 errors.Add(new(path + ":Abort:HttpStatus", Invariant(http), "must be between 200 and 599"));
             }
 
-            if (a.GrpcStatus is { } grpc && grpc is < 0 or > 16)
+            if (a.GrpcStatus is { } grpc && !ModelRules.IsGrpcStatus(grpc))
             {
                 errors.Add(new(path + ":Abort:GrpcStatus", Invariant(grpc), "must be a gRPC status code between 0 and 16"));
             }
@@ -893,7 +879,7 @@ internal static class MeshOptionsCompiler
 
         void Percent(int value, string key)
         {
-            if (value is < 0 or > 100)
+            if (value is < 0 or > ModelRules.MaxPercent)
             {
                 errors.Add(new($"{path}:{key}", Invariant(value), "must be between 0 and 100"));
             }
@@ -1052,24 +1038,6 @@ internal static class MeshOptionsCompiler
         }
 
         problem = string.Empty;
-        return true;
-    }
-
-    private static bool IsPrime(int n)
-    {
-        if (n < 2)
-        {
-            return false;
-        }
-
-        for (var d = 2; (long)d * d <= n; d++)
-        {
-            if (n % d == 0)
-            {
-                return false;
-            }
-        }
-
         return true;
     }
 

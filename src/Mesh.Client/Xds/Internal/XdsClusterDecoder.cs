@@ -4,6 +4,7 @@ using Envoy.Extensions.Clusters.Aggregate.V3;
 using Envoy.Extensions.TransportSockets.Tls.V3;
 using Envoy.Type.Matcher.V3;
 using Mesh.Client.Model;
+using Mesh.Client.Model.Internal;
 using static Mesh.Client.Xds.Internal.XdsResourceDecoder;
 using LeastRequestConfig = Envoy.Extensions.LoadBalancingPolicies.LeastRequest.V3.LeastRequest;
 using MaglevConfig = Envoy.Extensions.LoadBalancingPolicies.Maglev.V3.Maglev;
@@ -33,12 +34,6 @@ internal static class XdsClusterDecoder
 
     /// <summary>How deep <c>load_balancing_policy</c> may nest (WrrLocality inside WrrLocality...), as gRFC A52 says.</summary>
     public const int MaxPolicyDepth = 16;
-
-    /// <summary>Envoy's upper limit for a Maglev table size (itself a prime).</summary>
-    public const ulong MaxMaglevTableSize = 5_000_011;
-
-    // gRFC A48: least_request draws at most 10 candidates; larger values are capped, not rejected.
-    private const uint MaxChoiceCount = 10;
 
     public static XdsClusterUpdate? Decode(Cluster cluster, XdsDecodeContext context, List<string> errors)
     {
@@ -141,7 +136,7 @@ internal static class XdsClusterDecoder
 
         uint? Percent(uint? value, string field)
         {
-            if (value > 100)
+            if (value > ModelRules.MaxPercent)
             {
                 AddError(errors, Field(Path, field), $"must be at most 100, found {value}");
             }
@@ -772,27 +767,28 @@ internal static class XdsClusterDecoder
 
     private static LeastRequestPolicy? LeastRequestFrom(uint? choiceCount, string context, string fieldPrefix, List<string> errors)
     {
-        var count = choiceCount ?? 2;
-        if (count < 2)
+        var count = choiceCount ?? (uint)ModelRules.DefaultChoiceCount;
+        if (!ModelRules.IsValidChoiceCount(count))
         {
             errors.Add($"{context}: {fieldPrefix}choice_count must be 2 or more, found {count}");
             return null;
         }
 
-        return new LeastRequestPolicy { ChoiceCount = (int)Math.Min(count, MaxChoiceCount) };
+        // gRFC A48: least_request draws at most 10 candidates; larger values are capped, not rejected.
+        return new LeastRequestPolicy { ChoiceCount = ModelRules.CapChoiceCount(count) };
     }
 
     private static RingHashPolicy? RingHashFrom(ulong? minimum, ulong? maximum, string context, string fieldPrefix, List<string> errors)
     {
         var errorCount = errors.Count;
-        var min = minimum ?? 1024;
-        var max = maximum ?? (ulong)RingHashPolicy.RingSizeLimit;
-        if (max is 0 or > (ulong)RingHashPolicy.RingSizeLimit)
+        var min = minimum ?? (ulong)ModelRules.DefaultMinRingSize;
+        var max = maximum ?? (ulong)ModelRules.DefaultMaxRingSize;
+        if (!ModelRules.IsValidRingSize(max))
         {
             errors.Add($"{context}: {fieldPrefix}maximum_ring_size must be between 1 and {RingHashPolicy.RingSizeLimit}, found {max}");
         }
 
-        if (min is 0 or > (ulong)RingHashPolicy.RingSizeLimit)
+        if (!ModelRules.IsValidRingSize(min))
         {
             errors.Add($"{context}: {fieldPrefix}minimum_ring_size must be between 1 and {RingHashPolicy.RingSizeLimit}, found {min}");
         }
@@ -807,30 +803,12 @@ internal static class XdsClusterDecoder
     private static MaglevPolicy? MaglevFrom(ulong? tableSize, string context, string fieldPrefix, List<string> errors)
     {
         var size = tableSize ?? MaglevPolicy.DefaultTableSize;
-        if (size > MaxMaglevTableSize || !IsPrime(size))
+        if (!ModelRules.IsValidMaglevTableSize(size))
         {
-            errors.Add($"{context}: {fieldPrefix}table_size must be a prime number no larger than {MaxMaglevTableSize}, found {size}");
+            errors.Add($"{context}: {fieldPrefix}table_size must be a prime number no larger than {ModelRules.MaxMaglevTableSize}, found {size}");
             return null;
         }
 
         return new MaglevPolicy { TableSize = (int)size };
-    }
-
-    private static bool IsPrime(ulong n)
-    {
-        if (n < 2)
-        {
-            return false;
-        }
-
-        for (ulong d = 2; d * d <= n; d++)
-        {
-            if (n % d == 0)
-            {
-                return false;
-            }
-        }
-
-        return true;
     }
 }

@@ -5,6 +5,7 @@ using Envoy.Type.V3;
 using Google.Protobuf.Collections;
 using Google.Protobuf.WellKnownTypes;
 using Mesh.Client.Model;
+using Mesh.Client.Model.Internal;
 using static Mesh.Client.Xds.Internal.XdsResourceDecoder;
 using MeshHashPolicy = Mesh.Client.Model.HashPolicy;
 using MeshHeaderMatch = Mesh.Client.Model.HeaderMatch;
@@ -327,20 +328,10 @@ internal static class XdsRouteDecoder
         // Envoy trims the entries; gRPC ignores the conditions it does not implement, and so do we.
         foreach (var condition in policy.RetryOn.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
-            retryOn |= condition switch
+            if (RetryOnNames.TryGet(condition, StringComparison.Ordinal, out var flag))
             {
-                "5xx" => RetryOn.Http5xx,
-                "gateway-error" => RetryOn.GatewayError,
-                "reset" => RetryOn.Reset,
-                "connect-failure" => RetryOn.ConnectFailure,
-                "retriable-status-codes" => RetryOn.RetriableStatusCodes,
-                "cancelled" => RetryOn.Cancelled,
-                "deadline-exceeded" => RetryOn.DeadlineExceeded,
-                "internal" => RetryOn.Internal,
-                "resource-exhausted" => RetryOn.ResourceExhausted,
-                "unavailable" => RetryOn.Unavailable,
-                _ => RetryOn.None,
-            };
+                retryOn |= flag;
+            }
         }
 
         var numRetries = policy.NumRetries ?? 1;
@@ -410,7 +401,7 @@ internal static class XdsRouteDecoder
             PerTryTimeout = perTryTimeout,
 
             // A code that is no HTTP status can never match a response; it is dropped rather than rejected (Envoy takes any number).
-            RetriableStatusCodes = [.. policy.RetriableStatusCodes.Where(c => c is >= 100 and <= 599).Select(c => (int)c)],
+            RetriableStatusCodes = [.. policy.RetriableStatusCodes.Where(c => ModelRules.IsHttpStatus(c)).Select(c => (int)c)],
         };
     }
 

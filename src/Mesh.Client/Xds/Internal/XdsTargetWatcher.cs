@@ -1,4 +1,5 @@
 using Mesh.Client.Model;
+using Mesh.Client.Model.Internal;
 
 namespace Mesh.Client.Xds.Internal;
 
@@ -403,7 +404,7 @@ internal sealed class XdsTargetWatcher
                     var childPriorities = new List<MeshPriority>();
                     var childLeaf = Leaves(child, depth + 1, path, childPriorities, errors);
                     first ??= childLeaf;
-                    if (childLeaf is not null && !SameTls(first!.Tls, childLeaf.Tls))
+                    if (childLeaf is not null && !ModelEquality.TlsEquals(first!.Tls, childLeaf.Tls))
                     {
                         // gRPC gives each leaf's endpoints that leaf's TLS (gRFC A37); the model holds one TLS setting
                         // for the whole aggregate (the first leaf's). Reaching this leaf's endpoints with another
@@ -453,13 +454,6 @@ internal sealed class XdsTargetWatcher
             }
         }
     }
-
-    /// <summary>Whether two clusters' TLS settings are the same (the records compare their SAN lists by reference).</summary>
-    private static bool SameTls(MeshClusterTls? a, MeshClusterTls? b) =>
-        ReferenceEquals(a, b)
-        || (a is not null && b is not null
-            && a with { SubjectAltNames = Array.Empty<SubjectAltNameMatch>() } == b with { SubjectAltNames = Array.Empty<SubjectAltNameMatch>() }
-            && a.SubjectAltNames.SequenceEqual(b.SubjectAltNames));
 
     private static MeshCluster Failed(string name, string message) =>
         new() { Name = name, LoadBalancing = RoundRobinPolicy.Instance, Priorities = [], ErrorMessage = message };
