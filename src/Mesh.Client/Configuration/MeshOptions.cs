@@ -1,5 +1,6 @@
 using Mesh.Client.Configuration.Internal;
 using Mesh.Client.Model;
+using Mesh.Client.Model.Internal;
 
 namespace Mesh.Client.Configuration;
 
@@ -143,14 +144,14 @@ public sealed class MeshLoadBalancingOptions
     /// <summary>Whether configuration wrote the policy as <c>"LoadBalancing": "name"</c>, so that errors name that key.</summary>
     internal bool PolicyIsShortForm { get; set; }
 
-    /// <summary><c>least_request</c>: candidates per pick, 2 or more.</summary>
-    public int ChoiceCount { get; set; } = 2;
+    /// <summary><c>least_request</c>: candidates per pick, 2 or more; above 10 counts as 10 (gRFC A48, as from xDS).</summary>
+    public int ChoiceCount { get; set; } = ModelRules.DefaultChoiceCount;
 
     /// <summary><c>ring_hash</c>: minimum ring size.</summary>
-    public long MinRingSize { get; set; } = 1024;
+    public long MinRingSize { get; set; } = ModelRules.DefaultMinRingSize;
 
     /// <summary><c>ring_hash</c>: maximum ring size, at most 8,388,608.</summary>
-    public long MaxRingSize { get; set; } = RingHashPolicy.RingSizeLimit;
+    public long MaxRingSize { get; set; } = ModelRules.DefaultMaxRingSize;
 
     /// <summary><c>maglev</c>: lookup table size, a prime.</summary>
     public int TableSize { get; set; } = MaglevPolicy.DefaultTableSize;

@@ -151,7 +151,7 @@ public class XdsListenerDecoderTests
         var inline = Assert.IsType<XdsRouteConfigUpdate>(update.InlineRouteConfig);
         Assert.Equal("inline", inline.Name);
         var route = Assert.Single(Assert.Single(inline.VirtualHosts).Routes);
-        Assert.Equal([new Model.WeightedCluster("c1", 1)], route.Clusters);
+        Assert.Equal([new Mesh.Client.Model.WeightedCluster("c1", 1)], route.Clusters);
     }
 
     [Fact]
@@ -342,7 +342,7 @@ public class XdsListenerDecoderTests
     private static HttpFilter FaultFilterOf(HTTPFault config, string name = "fault", bool disabled = false) =>
         new() { Name = name, TypedConfig = Any.Pack(config), Disabled = disabled };
 
-    private static Model.FaultPolicy FaultPolicyOf(HTTPFault config) =>
+    private static Mesh.Client.Model.FaultPolicy FaultPolicyOf(HTTPFault config) =>
         Assert.Single(Valid(RdsManager("route-a", FaultFilterOf(config), RouterFilter())).FaultFilters).Policy;
 
     private static Envoy.Type.V3.FractionalPercent Percent(uint numerator, Envoy.Type.V3.FractionalPercent.Types.DenominatorType denominator = default) =>
@@ -363,12 +363,12 @@ public class XdsListenerDecoderTests
             first =>
             {
                 Assert.Equal("first", first.Name);
-                Assert.Equal(new Model.FaultPolicy { Abort = new Model.FaultAbort { GrpcStatus = 14, PerMillion = 500_000 } }, first.Policy);
+                Assert.Equal(new Mesh.Client.Model.FaultPolicy { Abort = new Mesh.Client.Model.FaultAbort { GrpcStatus = 14, PerMillion = 500_000 } }, first.Policy);
             },
             second =>
             {
                 Assert.Equal("second", second.Name);
-                Assert.Equal(new Model.FaultPolicy { MaxActiveFaults = 2 }, second.Policy);
+                Assert.Equal(new Mesh.Client.Model.FaultPolicy { MaxActiveFaults = 2 }, second.Policy);
             });
     }
 
@@ -391,7 +391,7 @@ public class XdsListenerDecoderTests
             MaxActiveFaults = 7,
         });
 
-        Assert.Equal(new Model.FaultDelay { FixedDelay = TimeSpan.FromMilliseconds(300), PerMillion = 2_500 }, policy.Delay);
+        Assert.Equal(new Mesh.Client.Model.FaultDelay { FixedDelay = TimeSpan.FromMilliseconds(300), PerMillion = 2_500 }, policy.Delay);
         Assert.Null(policy.Abort);
         Assert.Equal(7u, policy.MaxActiveFaults);
     }
@@ -409,8 +409,8 @@ public class XdsListenerDecoderTests
             Abort = new FaultAbort { HeaderAbort = new FaultAbort.Types.HeaderAbort(), Percentage = Percent(100) },
         });
 
-        Assert.Equal(new Model.FaultDelay { FromHeader = true, PerMillion = 10 }, policy.Delay);
-        Assert.Equal(new Model.FaultAbort { FromHeader = true, PerMillion = 1_000_000 }, policy.Abort);
+        Assert.Equal(new Mesh.Client.Model.FaultDelay { FromHeader = true, PerMillion = 10 }, policy.Delay);
+        Assert.Equal(new Mesh.Client.Model.FaultAbort { FromHeader = true, PerMillion = 1_000_000 }, policy.Abort);
         Assert.Null(policy.MaxActiveFaults);
     }
 
@@ -422,7 +422,7 @@ public class XdsListenerDecoderTests
     {
         var policy = FaultPolicyOf(new HTTPFault { Abort = new FaultAbort { HttpStatus = status, Percentage = Percent(1) } });
 
-        Assert.Equal(new Model.FaultAbort { HttpStatus = (int)status, PerMillion = 10_000 }, policy.Abort);
+        Assert.Equal(new Mesh.Client.Model.FaultAbort { HttpStatus = (int)status, PerMillion = 10_000 }, policy.Abort);
     }
 
     [Theory]
@@ -460,7 +460,7 @@ public class XdsListenerDecoderTests
     [Fact]
     public void Decode_EmptyFault_InjectsNothing()
     {
-        Assert.Equal(new Model.FaultPolicy(), FaultPolicyOf(new HTTPFault()));
+        Assert.Equal(new Mesh.Client.Model.FaultPolicy(), FaultPolicyOf(new HTTPFault()));
     }
 
     [Fact]
@@ -520,7 +520,7 @@ public class XdsListenerDecoderTests
             RouterFilter()));
 
         var policy = Assert.Single(update.FaultFilters).Policy;
-        Assert.Equal(new Model.FaultDelay { FromHeader = true, PerMillion = 30_000 }, policy.Delay);
-        Assert.Equal(new Model.FaultAbort { HttpStatus = 503, PerMillion = 40_000 }, policy.Abort);
+        Assert.Equal(new Mesh.Client.Model.FaultDelay { FromHeader = true, PerMillion = 30_000 }, policy.Delay);
+        Assert.Equal(new Mesh.Client.Model.FaultAbort { HttpStatus = 503, PerMillion = 40_000 }, policy.Abort);
     }
 }

@@ -170,13 +170,13 @@ public class XdsTargetWatcherTests
 
     // ---- Traffic policy completed by the connection manager (gRFC A31, A33, A39) ----
 
-    private static readonly FaultPolicy HcmFault = new() { Abort = new Model.FaultAbort { GrpcStatus = 14 } };
-    private static readonly FaultPolicy VirtualHostFault = new() { Abort = new Model.FaultAbort { GrpcStatus = 2 } };
-    private static readonly FaultPolicy RouteFault = new() { Delay = new Model.FaultDelay { FixedDelay = TimeSpan.FromSeconds(1) } };
-    private static readonly FaultPolicy ClusterFault = new() { Abort = new Model.FaultAbort { HttpStatus = 503 } };
+    private static readonly FaultPolicy HcmFault = new() { Abort = new Mesh.Client.Model.FaultAbort { GrpcStatus = 14 } };
+    private static readonly FaultPolicy VirtualHostFault = new() { Abort = new Mesh.Client.Model.FaultAbort { GrpcStatus = 2 } };
+    private static readonly FaultPolicy RouteFault = new() { Delay = new Mesh.Client.Model.FaultDelay { FixedDelay = TimeSpan.FromSeconds(1) } };
+    private static readonly FaultPolicy ClusterFault = new() { Abort = new Mesh.Client.Model.FaultAbort { HttpStatus = 503 } };
 
     private static MeshRoute PlainRoute(params string[] clusters) =>
-        new() { Match = Model.RouteMatch.Any, Clusters = [.. clusters.Select(c => new Model.WeightedCluster(c))] };
+        new() { Match = Mesh.Client.Model.RouteMatch.Any, Clusters = [.. clusters.Select(c => new Mesh.Client.Model.WeightedCluster(c))] };
 
     private static XdsListenerUpdate ListenerUpdate(TimeSpan? maxStreamDuration = null, params XdsFaultFilter[] faults) =>
         new("routes", null, [], maxStreamDuration) { FaultFilters = faults };
@@ -340,11 +340,11 @@ public class XdsTargetWatcherTests
         Assert.NotNull(table);
         var routes = table.Snapshot.Services["catalog"].Routes;
         Assert.Equal(2, routes.Count);
-        Assert.Equal(new FaultPolicy { Abort = new Model.FaultAbort { GrpcStatus = 14, PerMillion = 1_000_000 } }, routes[0].Fault);
+        Assert.Equal(new FaultPolicy { Abort = new Mesh.Client.Model.FaultAbort { GrpcStatus = 14, PerMillion = 1_000_000 } }, routes[0].Fault);
         Assert.Equal(TimeSpan.FromSeconds(3), routes[0].GrpcTimeoutHeaderMax);
         Assert.Null(routes[0].MaxStreamDuration);
         Assert.Equal((RetryOn.Unavailable, 2), (routes[0].Retry!.RetryOn, routes[0].Retry!.NumRetries));
-        Assert.Equal(new FaultPolicy { Delay = new Model.FaultDelay { FixedDelay = TimeSpan.FromSeconds(2), PerMillion = 100_000 } }, routes[1].Fault);
+        Assert.Equal(new FaultPolicy { Delay = new Mesh.Client.Model.FaultDelay { FixedDelay = TimeSpan.FromSeconds(2), PerMillion = 100_000 } }, routes[1].Fault);
         Assert.Equal(TimeSpan.FromSeconds(7), routes[1].MaxStreamDuration);
         var model = table.Snapshot.Clusters["catalog-cluster"];
         Assert.Equal(64u, model.MaxRequests);

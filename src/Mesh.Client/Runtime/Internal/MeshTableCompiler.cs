@@ -1,6 +1,6 @@
 using System.Collections.Frozen;
 using Mesh.Client.Balancing.Internal;
-using Mesh.Client.Internal;
+using Mesh.Client.Model.Internal;
 using Mesh.Client.Model;
 using Mesh.Client.Routing.Internal;
 using Mesh.Client.Security.Internal;

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Envoy.Config.Endpoint.V3;
 using Google.Protobuf.WellKnownTypes;
 using Mesh.Client.Model;
+using Mesh.Client.Model.Internal;
 using static Mesh.Client.Xds.Internal.XdsResourceDecoder;
 
 namespace Mesh.Client.Xds.Internal;
@@ -114,7 +115,7 @@ internal static class XdsEndpointDecoder
     {
         var errorCount = errors.Count;
         var weight = lbEndpoint.LoadBalancingWeight ?? 1;
-        if (weight == 0)
+        if (weight < ModelRules.MinEndpointWeight)
         {
             AddError(errors, Path(".load_balancing_weight"), "must be 1 or more");
         }

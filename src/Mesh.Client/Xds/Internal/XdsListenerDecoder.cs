@@ -2,6 +2,7 @@ using Envoy.Config.Listener.V3;
 using Envoy.Extensions.Filters.Http.Fault.V3;
 using Envoy.Extensions.Filters.Network.HttpConnectionManager.V3;
 using Envoy.Type.V3;
+using Mesh.Client.Model.Internal;
 using static Mesh.Client.Xds.Internal.XdsResourceDecoder;
 using FaultPolicy = Mesh.Client.Model.FaultPolicy;
 using MeshFaultAbort = Mesh.Client.Model.FaultAbort;
@@ -230,7 +231,7 @@ internal static class XdsListenerDecoder
                     abort = abort with { HttpStatus = (int)Math.Min(abortConfig.HttpStatus, int.MaxValue) };
                     break;
                 case FaultAbort.ErrorTypeOneofCase.GrpcStatus:
-                    if (abortConfig.GrpcStatus > 16)
+                    if (!ModelRules.IsGrpcStatus(abortConfig.GrpcStatus))
                     {
                         AddError(errors, Field(abortPath, "grpc_status"), $"invalid gRPC status code {abortConfig.GrpcStatus}");
                     }

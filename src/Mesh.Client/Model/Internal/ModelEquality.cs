@@ -1,15 +1,20 @@
-using Mesh.Client.Model;
-
-namespace Mesh.Client.Internal;
+namespace Mesh.Client.Model.Internal;
 
 /// <summary>Deep equality for model records whose members are lists (records compare lists by reference).</summary>
 internal static class ModelEquality
 {
-    /// <summary>Equal TLS settings, the SAN matchers compared one by one.</summary>
+    /// <summary>
+    /// Equal TLS settings, the SAN matchers compared one by one; every other member by the record's own
+    /// equality, so that a member added later is compared too. The one TLS equality of the library: the runtime
+    /// uses it to keep a cluster's state, the xDS watcher to check an aggregate cluster's children agree.
+    /// </summary>
     public static bool TlsEquals(MeshClusterTls? a, MeshClusterTls? b) =>
-        ReferenceEquals(a, b) ||
-        (a is not null && b is not null && a.Identity == b.Identity && a.Roots == b.Roots && a.UseSystemRoots == b.UseSystemRoots &&
-         a.Sni == b.Sni && a.SubjectAltNames.SequenceEqual(b.SubjectAltNames));
+        ReferenceEquals(a, b)
+        || (a is not null && b is not null
+            && a with { SubjectAltNames = Array.Empty<SubjectAltNameMatch>() } == b with { SubjectAltNames = Array.Empty<SubjectAltNameMatch>() }
+            && a.SubjectAltNames.SequenceEqual(b.SubjectAltNames));
+
+    /// <summary>Equal cluster settings, lists compared element by element.</summary>
 
     public static bool ClusterEquals(MeshCluster a, MeshCluster b)
     {

@@ -18,7 +18,7 @@ using XdsTypeUrls = Mesh.Client.Xds.Internal.XdsTypeUrls;
 namespace Mesh.Client.Tests.Xds;
 
 /// <summary>A Cluster's <c>transport_socket</c> → <see cref="MeshClusterTls"/> (gRFC A29, A82), and its way to the mesh table.</summary>
-public class XdsClusterTlsDecoderTests
+public class XdsTlsContextDecoderTests
 {
     private const string EchoSpiffeId = "spiffe://cluster.local/ns/default/sa/echo";
     private const string ClusterName = "outbound|7070||echo.default.svc.cluster.local";
@@ -162,7 +162,7 @@ public class XdsClusterTlsDecoderTests
         var cluster = EdsCluster();
         cluster.TransportSocket = new TransportSocket { Name = name };
 
-        Assert.Equal($"{TlsPath}: field not present (a client supports {XdsClusterDecoder.UpstreamTlsContextTypeName})", Error(cluster));
+        Assert.Equal($"{TlsPath}: field not present (a client supports {XdsTlsContextDecoder.UpstreamTlsContextTypeName})", Error(cluster));
     }
 
     [Fact]
@@ -173,16 +173,16 @@ public class XdsClusterTlsDecoderTests
         var error = Error(cluster);
 
         Assert.Equal(
-            $"{TlsPath}.type_url: unsupported transport socket type envoy.extensions.clusters.aggregate.v3.ClusterConfig (a client supports {XdsClusterDecoder.UpstreamTlsContextTypeName})",
+            $"{TlsPath}.type_url: unsupported transport socket type envoy.extensions.clusters.aggregate.v3.ClusterConfig (a client supports {XdsTlsContextDecoder.UpstreamTlsContextTypeName})",
             error);
     }
 
     [Fact]
     public void UnparsableUpstreamTlsContext_IsNacked()
     {
-        var cluster = EdsCluster(new Any { TypeUrl = "type.googleapis.com/" + XdsClusterDecoder.UpstreamTlsContextTypeName, Value = Google.Protobuf.ByteString.CopyFrom(0xFF, 0xFF) });
+        var cluster = EdsCluster(new Any { TypeUrl = "type.googleapis.com/" + XdsTlsContextDecoder.UpstreamTlsContextTypeName, Value = Google.Protobuf.ByteString.CopyFrom(0xFF, 0xFF) });
 
-        Assert.StartsWith($"{TlsPath}: cannot parse the {XdsClusterDecoder.UpstreamTlsContextTypeName}", Error(cluster), StringComparison.Ordinal);
+        Assert.StartsWith($"{TlsPath}: cannot parse the {XdsTlsContextDecoder.UpstreamTlsContextTypeName}", Error(cluster), StringComparison.Ordinal);
     }
 
     [Fact]
