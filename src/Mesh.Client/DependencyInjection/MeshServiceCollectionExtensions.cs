@@ -8,6 +8,7 @@ using Mesh.Client.Grpc;
 using Mesh.Client.Grpc.Internal;
 using Mesh.Client.Http.Internal;
 using Mesh.Client.Internal;
+using Mesh.Client.Resilience.Internal;
 using Mesh.Client.ServiceDiscovery.Internal;
 using Mesh.Client.Telemetry.Internal;
 using Microsoft.Extensions.Configuration;

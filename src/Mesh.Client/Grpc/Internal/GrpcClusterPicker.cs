@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Grpc.Net.Client.Balancer;
 using Mesh.Client.Balancing.Internal;
+using Mesh.Client.Routing.Internal;
 
 namespace Mesh.Client.Grpc.Internal;
 
@@ -35,7 +36,7 @@ internal sealed class GrpcClusterPicker
         _cluster = cluster?.State;
         _maxRequests = cluster?.Config.MaxRequests ?? uint.MaxValue;
         _drop = cluster is null ? null : PickResult.ForDrop(ControlPlaneStatus.Sanitize(new Status(StatusCode.Unavailable,
-            $"Mesh service '{service}': cluster '{cluster.Name}' already has {cluster.Config.MaxRequests} requests in flight (max_requests); the call was not sent.")));
+            MeshRequestMessages.CircuitBreakerOpen(service, cluster.Name, cluster.Config.MaxRequests, MeshRequestMessages.Call))));
         _failed = failed;
         _fallback = fallback;
         _fallbackResults = fallbackResults;
@@ -118,7 +119,7 @@ internal sealed class GrpcClusterPicker
         {
             // Fail closed: never plaintext to a cluster that asks for TLS.
             return new GrpcClusterPicker(PickMode.Fail, null, [], [], [], null, [], [], PickResult.ForFailure(ControlPlaneStatus.Sanitize(new Status(StatusCode.Unavailable,
-                $"Mesh service '{service}': cluster '{cluster.Name}' requires TLS, but this channel cannot make mesh TLS connections: {tlsUnavailable}."))));
+                MeshRequestMessages.TlsUnavailable(service, cluster.Name, tlsUnavailable)))));
         }
 
         // The subchannel of an endpoint for this cluster: the one with the cluster's TLS settings (or none).
@@ -167,11 +168,9 @@ internal sealed class GrpcClusterPicker
             return new GrpcClusterPicker(mode, all, results, [.. usable.Select(c => c.State)], failed, readyPicker, readyResults, readyStates, null, cluster, service) { Tls = cluster.Tls };
         }
 
-        var detail = cluster.Config.ErrorMessage is { } error
-            ? $"Mesh service '{service}': {error}"
-            : cluster.AllEndpoints.Any(e => e.Endpoint.IsUsable)
-            ? $"Mesh service '{service}': no endpoint of cluster '{cluster.Name}' is reachable" + (lastError is null ? "." : $": {lastError}")
-            : $"Mesh service '{service}': cluster '{cluster.Name}' has no healthy endpoint.";
+        var detail = cluster.Config.ErrorMessage is null && cluster.AllEndpoints.Any(e => e.Endpoint.IsUsable)
+            ? MeshRequestMessages.NoReachableEndpoint(service, cluster.Name, lastError)
+            : MeshRequestMessages.NoHealthyEndpoint(service, cluster.Name, cluster.Config.ErrorMessage);
         return new GrpcClusterPicker(PickMode.Fail, null, [], [], [], null, [], [], PickResult.ForFailure(ControlPlaneStatus.Sanitize(new Status(StatusCode.Unavailable, detail))));
 
         ConnectivityState StateOf(in PickCandidate candidate) =>
