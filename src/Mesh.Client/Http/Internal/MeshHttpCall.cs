@@ -76,12 +76,7 @@ internal sealed partial class MeshHttpHandler
                     endpoint.OnStart();
                     started = true;
                     response = await Send(message, tls, attempt, cancellationToken).ConfigureAwait(false);
-                    if (tls is not null && tls.Peers.TryGetValue(endpoint.Address, out var peer))
-                    {
-                        Request.Options.Set(MeshRequestOptions.PeerIdentity, peer);
-                        attempt?.SetPeerIdentity(peer);
-                    }
-
+                    ReportPeer(tls, endpoint, attempt);
                     return result = response;
                 }
                 catch (Exception ex)
@@ -91,13 +86,7 @@ internal sealed partial class MeshHttpHandler
                 }
                 finally
                 {
-                    if (started)
-                    {
-                        endpoint.OnEnd();
-                        OutcomeRecorder.Record(endpoint, HttpOutcome.Describe(null, response, failure));
-                    }
-
-                    cluster.State.Release();
+                    End(cluster, endpoint, started, response, failure);
                 }
             }
             catch (Exception ex) when (attempt is not null && attempt.Fail(ex))
@@ -115,6 +104,28 @@ internal sealed partial class MeshHttpHandler
 
                     attempt.Dispose();
                 }
+            }
+        }
+
+        /// <summary>Ends an attempt: the endpoint's request count and its outcome for outlier detection (if it was sent), the cluster's breaker slot.</summary>
+        private static void End(ClusterRuntime cluster, EndpointState endpoint, bool started, HttpResponseMessage? response, Exception? failure)
+        {
+            if (started)
+            {
+                endpoint.OnEnd();
+                OutcomeRecorder.Record(endpoint, HttpOutcome.Describe(null, response, failure));
+            }
+
+            cluster.State.Release();
+        }
+
+        /// <summary>Tells the caller (and the attempt's span) which identity a TLS endpoint proved.</summary>
+        private void ReportPeer(ClusterTlsConnector? tls, EndpointState endpoint, HttpAttemptTelemetry? attempt)
+        {
+            if (tls is not null && tls.Peers.TryGetValue(endpoint.Address, out var peer))
+            {
+                Request.Options.Set(MeshRequestOptions.PeerIdentity, peer);
+                attempt?.SetPeerIdentity(peer);
             }
         }
 

@@ -73,24 +73,12 @@ internal sealed partial class MeshHttpHandler : DelegatingHandler
         {
             // One string serves both route matching (the path, without the query) and the rewritten address.
             var pathAndQuery = original.PathAndQuery;
-            var route = MatchRoute(request, pathAndQuery, service);
-            telemetry?.SetRoute(route.Config.Name);
-            if (route.Config.ErrorMessage is { } routeError)
-            {
-                throw new MeshRequestException(service.Name, MeshFailureReason.NoRoute, MeshRequestMessages.RouteError(service.Name, routeError));
-            }
+            var route = MatchRoute(request, pathAndQuery, service, telemetry);
 
             // Faults are decided once per request, before any attempt (as Envoy's fault filter runs before the router).
             using var fault = FaultStep.Decide(_runtime.Faults, route.Config.Fault, new HttpRequestView(request));
-            if (fault.Delay is { } delay)
+            if (fault.HasFault && await ApplyFaultAsync(fault, request, service, cancellationToken).ConfigureAwait(false) is { } aborted)
             {
-                Log.FaultDelay(_logger, service.Name, delay.TotalMilliseconds);
-                await FaultStep.DelayAsync(fault, _runtime.Time, cancellationToken).ConfigureAwait(false);
-            }
-
-            if (FaultStep.AbortResponse(fault, request) is { } aborted)
-            {
-                Log.FaultAbort(_logger, service.Name, (int)aborted.StatusCode);
                 return result = aborted;
             }
 
@@ -104,11 +92,7 @@ internal sealed partial class MeshHttpHandler : DelegatingHandler
                 }
 
                 // Retried and hedged requests are sent more than once: their content must be readable again.
-                if (request.Content is { } content)
-                {
-                    await content.LoadIntoBufferAsync(cancellationToken).ConfigureAwait(false);
-                }
-
+                await (request.Content?.LoadIntoBufferAsync(cancellationToken) ?? Task.CompletedTask).ConfigureAwait(false);
                 var context = call.RentResilienceContext(cancellationToken);
                 try
                 {
@@ -131,31 +115,58 @@ internal sealed partial class MeshHttpHandler : DelegatingHandler
         }
         finally
         {
-            if (telemetry is not null)
-            {
-                if (result is not null)
-                {
-                    telemetry.Complete(result, null);
-                }
-
-                telemetry.Dispose();
-            }
+            Finish(telemetry, result);
         }
     }
 
-    /// <summary>The route of the request's path and headers; a request no route matches fails.</summary>
-    private CompiledRoute MatchRoute(HttpRequestMessage request, string pathAndQuery, ServiceRouteTable service)
+    /// <summary>Ends the call's telemetry (a failure was recorded when it was thrown).</summary>
+    private static void Finish(HttpCallTelemetry? telemetry, HttpResponseMessage? result)
+    {
+        if (telemetry is not null)
+        {
+            if (result is not null)
+            {
+                telemetry.Complete(result, null);
+            }
+
+            telemetry.Dispose();
+        }
+    }
+
+    /// <summary>The route of the request's path and headers; a request no route matches, or whose route cannot serve, fails.</summary>
+    private CompiledRoute MatchRoute(HttpRequestMessage request, string pathAndQuery, ServiceRouteTable service, HttpCallTelemetry? telemetry)
     {
         var query = pathAndQuery.IndexOf('?', StringComparison.Ordinal);
         var path = query < 0 ? pathAndQuery.AsSpan() : pathAndQuery.AsSpan(0, query);
         if (service.Match(path, request) is { } route)
         {
-            return route;
+            telemetry?.SetRoute(route.Config.Name);
+            return route.Config.ErrorMessage is { } routeError
+                ? throw new MeshRequestException(service.Name, MeshFailureReason.NoRoute, MeshRequestMessages.RouteError(service.Name, routeError))
+                : route;
         }
 
         var pathText = path.ToString();
         Log.NoRoute(_logger, service.Name, pathText);
         throw new MeshRequestException(service.Name, MeshFailureReason.NoRoute, MeshRequestMessages.NoRoute(service.Name, $"{request.Method} {pathText}"));
+    }
+
+    /// <summary>Applies the request's faults: waits out the delay, and returns the response of an abort (the request is then not sent).</summary>
+    private async ValueTask<HttpResponseMessage?> ApplyFaultAsync(FaultDecision fault, HttpRequestMessage request, ServiceRouteTable service, CancellationToken cancellationToken)
+    {
+        if (fault.Delay is { } delay)
+        {
+            Log.FaultDelay(_logger, service.Name, delay.TotalMilliseconds);
+            await FaultStep.DelayAsync(fault, _runtime.Time, cancellationToken).ConfigureAwait(false);
+        }
+
+        var aborted = FaultStep.AbortResponse(fault, request);
+        if (aborted is not null)
+        {
+            Log.FaultAbort(_logger, service.Name, (int)aborted.StatusCode);
+        }
+
+        return aborted;
     }
 
     /// <summary>One attempt, as the route's Polly pipeline runs it; a hedged copy gets its own request message.</summary>
