@@ -40,6 +40,9 @@ internal readonly record struct AttemptOutcome(AttemptFailure Failure, int HttpS
     public static AttemptOutcome Grpc(int status, bool dropped, bool committed) =>
         new(dropped ? AttemptFailure.Refused : AttemptFailure.None, -1, status, Idempotent: true, committed);
 
+    /// <summary>A transport error below the call (the connection failed or broke): counted against the endpoint, not retried by itself.</summary>
+    public static AttemptOutcome TransportError { get; } = new(AttemptFailure.Other, -1, -1, Idempotent: true, Committed: false);
+
     /// <summary>Whether the attempt failed as an outcome counts for hedging and outlier detection: an error of the endpoint or the network, or a 5xx.</summary>
     public bool IsEndpointFailure => Failure switch
     {
