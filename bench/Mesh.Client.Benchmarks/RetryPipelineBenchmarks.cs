@@ -4,6 +4,7 @@ using Mesh.Client.Configuration;
 using Mesh.Client.Http.Internal;
 using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
+using Mesh.Client.Resilience.Internal;
 using Microsoft.Extensions.DependencyInjection;
 using Polly;
 
@@ -77,17 +78,17 @@ public class RetryPipelineBenchmarks
         var plain = table.Services["plain"].Routes.Single();
         var retry = table.Services["retry"].Routes.Single();
         var timeoutRetry = table.Services["timed"].Routes.Single();
-        if (plain.Config.Retry is not null || plain.Config.Timeout is not null || plain.GetHttpPipeline(TimeProvider.System) is not null
-            || !IsBenchmarkRetry(retry.Config.Retry) || retry.Config.Timeout is not null || retry.GetHttpPipeline(TimeProvider.System) is null
+        if (plain.Config.Retry is not null || plain.Config.Timeout is not null || HttpRoutePipeline.For(plain, TimeProvider.System, MeshRandom.Shared) is not null
+            || !IsBenchmarkRetry(retry.Config.Retry) || retry.Config.Timeout is not null || HttpRoutePipeline.For(retry, TimeProvider.System, MeshRandom.Shared) is null
             || !IsBenchmarkRetry(timeoutRetry.Config.Retry) || timeoutRetry.Config.Timeout != TimeSpan.FromSeconds(5)
-            || timeoutRetry.GetHttpPipeline(TimeProvider.System) is null)
+            || HttpRoutePipeline.For(timeoutRetry, TimeProvider.System, MeshRandom.Shared) is null)
         {
             throw new InvalidOperationException("The routes were not compiled with the intended policies.");
         }
 
         // Polly alone: pipelines built the way the mesh builds them, from the same route configurations.
-        _pollyRetry = HttpRoutePipeline.Build(retry.Config, TimeProvider.System)!;
-        _pollyTimeoutRetry = HttpRoutePipeline.Build(timeoutRetry.Config, TimeProvider.System)!;
+        _pollyRetry = HttpRoutePipeline.Build(retry.Config, TimeProvider.System, MeshRandom.Shared)!;
+        _pollyTimeoutRetry = HttpRoutePipeline.Build(timeoutRetry.Config, TimeProvider.System, MeshRandom.Shared)!;
         _pollyRequest = new HttpRequestMessage(HttpMethod.Get, RetryUrl);
         _pollyResponse = new HttpResponseMessage(HttpStatusCode.OK);
 

@@ -1,4 +1,4 @@
-using Mesh.Client.Http.Internal;
+using Mesh.Client.Resilience.Internal;
 using Mesh.Client.Runtime.Internal;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;

@@ -53,7 +53,7 @@ public class ClassifierAndStatusTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void HttpRetryClassifier_FollowsRetryOn(RetryOn retryOn, string method, int? status, Type? exceptionType, bool retryable)
+    public void RetryClassifier_HttpOutcome_FollowsRetryOn(RetryOn retryOn, string method, int? status, Type? exceptionType, bool retryable)
     {
         var policy = new RetryPolicy { RetryOn = retryOn };
         using var request = new HttpRequestMessage(new HttpMethod(method), "http://catalog/");
@@ -67,18 +67,18 @@ public class ClassifierAndStatusTests
             _ => new TimeoutRejectedException(),
         };
 
-        Assert.Equal(retryable, HttpRetryClassifier.IsRetryable(policy, request, response, exception));
+        Assert.Equal(retryable, RetryClassifier.IsRetryable(policy, HttpOutcome.Describe(request, response, exception)));
     }
 
     [Fact]
-    public void HttpRetryClassifier_RetriableStatusCodesAndPerTryTimeout()
+    public void RetryClassifier_HttpOutcome_RetriableStatusCodesAndPerTryTimeout()
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "http://catalog/");
         using var conflict = new HttpResponseMessage(HttpStatusCode.Conflict);
         var policy = new RetryPolicy { RetryOn = RetryOn.RetriableStatusCodes, RetriableStatusCodes = [409], PerTryTimeout = TimeSpan.FromSeconds(1) };
 
-        Assert.True(HttpRetryClassifier.IsRetryable(policy, request, conflict, null));
-        Assert.True(HttpRetryClassifier.IsRetryable(policy, request, null, new TimeoutRejectedException()));
+        Assert.True(RetryClassifier.IsRetryable(policy, HttpOutcome.Describe(request, conflict, null)));
+        Assert.True(RetryClassifier.IsRetryable(policy, HttpOutcome.Describe(request, null, new TimeoutRejectedException())));
     }
 
     [Theory]

@@ -2,6 +2,8 @@ using Grpc.Core;
 using Grpc.Net.Client.Balancer;
 using Mesh.Client.Balancing.Internal;
 using Mesh.Client.Runtime.Internal;
+using Mesh.Client.Resilience.Internal;
+using Mesh.Client.Routing.Internal;
 
 namespace Mesh.Client.Grpc.Internal;
 
@@ -36,7 +38,7 @@ internal sealed class GrpcClusterPicker
         _cluster = cluster?.State;
         _maxRequests = cluster?.Config.MaxRequests ?? uint.MaxValue;
         _drop = cluster is null ? null : PickResult.ForDrop(ControlPlaneStatus.Sanitize(new Status(StatusCode.Unavailable,
-            $"Mesh service '{service}': cluster '{cluster.Name}' already has {cluster.Config.MaxRequests} requests in flight (max_requests); the call was not sent.")));
+            MeshRequestMessages.CircuitBreakerOpen(service, cluster.Name, cluster.Config.MaxRequests, MeshRequestMessages.Call))));
         _failed = failed;
         _fallback = fallback;
         _fallbackResults = fallbackResults;
@@ -118,18 +120,37 @@ internal sealed class GrpcClusterPicker
         if (cluster.Tls is not null && tlsUnavailable is not null)
         {
             // Fail closed: never plaintext to a cluster that asks for TLS.
-            return new GrpcClusterPicker(PickMode.Fail, null, [], [], [], null, [], [], PickResult.ForFailure(ControlPlaneStatus.Sanitize(new Status(StatusCode.Unavailable,
-                $"Mesh service '{service}': cluster '{cluster.Name}' requires TLS, but this channel cannot make mesh TLS connections: {tlsUnavailable}."))));
+            return Failed(MeshRequestMessages.TlsUnavailable(service, cluster.Name, tlsUnavailable));
         }
 
-        // The subchannel of an endpoint for this cluster: the one with the cluster's TLS settings (or none).
-        var suffix = cluster.Tls is { } tls ? "|tls" + tls.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) : string.Empty;
-        string KeyOf(EndpointState state) => suffix.Length == 0 ? state.Address : state.Address + suffix;
-
+        var builder = new Builder(service, cluster, subchannels, random);
         string? lastError = null;
-        var policy = cluster.Config.LoadBalancing;
         foreach (var priority in cluster.Priorities)
         {
+            if (builder.ForPriority(priority, ref lastError) is { } picker)
+            {
+                return picker;
+            }
+        }
+
+        return Failed(cluster.Config.ErrorMessage is null && cluster.AllEndpoints.Any(e => e.Endpoint.IsUsable)
+            ? MeshRequestMessages.NoReachableEndpoint(service, cluster.Name, lastError)
+            : MeshRequestMessages.NoHealthyEndpoint(service, cluster.Name, cluster.Config.ErrorMessage));
+    }
+
+    private static GrpcClusterPicker Failed(string detail) =>
+        new(PickMode.Fail, null, [], [], [], null, [], [], PickResult.ForFailure(ControlPlaneStatus.Sanitize(new Status(StatusCode.Unavailable, detail))));
+
+    /// <summary>Builds the picker of one priority from the channel's subchannels for the cluster's endpoints.</summary>
+    private sealed class Builder(string service, ClusterRuntime cluster, IReadOnlyDictionary<string, MeshLoadBalancer.SubchannelEntry> subchannels, MeshRandom random)
+    {
+        // The subchannel of an endpoint for this cluster: the one with the cluster's TLS settings (or none).
+        private readonly string _suffix = cluster.Tls is { } tls ? "|tls" + tls.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) : string.Empty;
+
+        /// <summary>The priority's picker, or <see langword="null"/> when none of its endpoints is ready or connecting (<paramref name="lastError"/>: the latest subchannel failure seen).</summary>
+        public GrpcClusterPicker? ForPriority(LocalityRuntime[] priority, ref string? lastError)
+        {
+            var policy = cluster.Config.LoadBalancing;
             var usable = ClusterRuntime.CollectCandidates(priority, s => s.IsUsable && subchannels.ContainsKey(KeyOf(s)));
             var ready = usable.Where(c => StateOf(c) == ConnectivityState.Ready).ToArray();
             var connecting = usable.Any(c => StateOf(c) is ConnectivityState.Connecting or ConnectivityState.Idle);
@@ -143,7 +164,7 @@ internal sealed class GrpcClusterPicker
 
             if (ready.Length == 0 && !connecting)
             {
-                continue;
+                return null;
             }
 
             var readyResults = ResultsFor(ready);
@@ -168,20 +189,15 @@ internal sealed class GrpcClusterPicker
             return new GrpcClusterPicker(mode, all, results, [.. usable.Select(c => c.State)], failed, readyPicker, readyResults, readyStates, null, cluster, service) { Tls = cluster.Tls };
         }
 
-        var detail = cluster.Config.ErrorMessage is { } error
-            ? $"Mesh service '{service}': {error}"
-            : cluster.AllEndpoints.Any(e => e.Endpoint.IsUsable)
-            ? $"Mesh service '{service}': no endpoint of cluster '{cluster.Name}' is reachable" + (lastError is null ? "." : $": {lastError}")
-            : $"Mesh service '{service}': cluster '{cluster.Name}' has no healthy endpoint.";
-        return new GrpcClusterPicker(PickMode.Fail, null, [], [], [], null, [], [], PickResult.ForFailure(ControlPlaneStatus.Sanitize(new Status(StatusCode.Unavailable, detail))));
+        private string KeyOf(EndpointState state) => _suffix.Length == 0 ? state.Address : state.Address + _suffix;
 
-        ConnectivityState StateOf(in PickCandidate candidate) =>
+        private ConnectivityState StateOf(in PickCandidate candidate) =>
             subchannels.TryGetValue(KeyOf(candidate.State), out var entry) ? entry.State : ConnectivityState.Shutdown;
 
-        PickResult ResultFor(in PickCandidate candidate) =>
+        private PickResult ResultFor(in PickCandidate candidate) =>
             PickResult.ForSubchannel(subchannels[KeyOf(candidate.State)].Subchannel!, new EndpointCallTracker(candidate.State, cluster.State));
 
-        PickResult[] ResultsFor(PickCandidate[] candidates)
+        private PickResult[] ResultsFor(PickCandidate[] candidates)
         {
             var results = new PickResult[candidates.Length];
             for (var i = 0; i < candidates.Length; i++)
@@ -212,11 +228,11 @@ internal sealed class GrpcClusterPicker
             cluster.Release();
             if (context.Error is not null)
             {
-                state.RecordFailure();
+                OutcomeRecorder.Record(state, AttemptOutcome.TransportError);
             }
             else if (MeshCallContext.Current is null)
             {
-                state.RecordSuccess();
+                OutcomeRecorder.Record(state, AttemptOutcome.Grpc(0, dropped: false, committed: false));
             }
         }
     }

@@ -5,7 +5,7 @@ namespace Mesh.Client.Grpc.Internal;
 
 internal sealed partial class MeshGrpcInterceptor
 {
-    private static partial class Log
+    internal static partial class Log
     {
         [LoggerMessage(EventId = 4201, Level = LogLevel.Debug, EventName = "MeshGrpcRetry",
             Message = "xds:///{Target} {Method}: attempt {Attempt} failed with {Status}; retrying.")]

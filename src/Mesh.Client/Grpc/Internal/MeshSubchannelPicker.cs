@@ -35,7 +35,7 @@ internal sealed class MeshSubchannelPicker(
         var route = service.Routes[index];
         if (route.Config.ErrorMessage is { } routeError)
         {
-            return PickResult.ForFailure(ControlPlaneStatus.Sanitize(new Status(StatusCode.Unavailable, $"Mesh service '{service.Name}': {routeError}")));
+            return Failure(MeshRequestMessages.RouteError(service.Name, routeError));
         }
 
         if (route.Clusters.Length == 0)
@@ -43,21 +43,18 @@ internal sealed class MeshSubchannelPicker(
             return NoRoute(path);
         }
 
-        GrpcClusterPicker clusterPicker;
-        if (route.Config.ClusterHeader is not null)
+        var choice = route.ChooseCluster(new HttpRequestView(request), random);
+        GrpcClusterPicker? clusterPicker;
+        if (choice.Index >= 0)
         {
-            var view = new HttpRequestView(request);
-            var named = route.ClusterFromHeader(view, out var name);
-            if (named is null || !headerPickers.TryGetValue(named, out clusterPicker!))
-            {
-                return PickResult.ForFailure(ControlPlaneStatus.Sanitize(new Status(StatusCode.Unavailable, name is null
-                    ? $"Mesh service '{service.Name}': the route takes its cluster from header '{route.Config.ClusterHeader}', which the call does not have."
-                    : $"Mesh service '{service.Name}': header '{route.Config.ClusterHeader}' names cluster '{name}', which is not configured.")));
-            }
+            clusterPicker = routePickers[index][choice.Index];
         }
-        else
+        else if (choice.Cluster is null || !headerPickers.TryGetValue(choice.Cluster, out clusterPicker))
         {
-            clusterPicker = routePickers[index][route.ChooseCluster(random)];
+            var header = route.Config.ClusterHeader!;
+            return Failure(choice.Named is null
+                ? MeshRequestMessages.ClusterHeaderMissing(service.Name, header, MeshRequestMessages.Call)
+                : MeshRequestMessages.ClusterHeaderUnknown(service.Name, header, choice.Named));
         }
 
         var result = clusterPicker.Pick(route.ComputeHash(request, channelId), out var endpoint);
@@ -71,6 +68,7 @@ internal sealed class MeshSubchannelPicker(
         return result;
     }
 
-    private PickResult NoRoute(string path) =>
-        PickResult.ForFailure(ControlPlaneStatus.Sanitize(new Status(StatusCode.Unavailable, $"No route of mesh service '{service.Name}' matches '{path}'.")));
+    private PickResult NoRoute(string path) => Failure(MeshRequestMessages.NoRoute(service.Name, $"'{path}'"));
+
+    private static PickResult Failure(string detail) => PickResult.ForFailure(ControlPlaneStatus.Sanitize(new Status(StatusCode.Unavailable, detail)));
 }

@@ -53,7 +53,7 @@ internal sealed class CompiledRoute
 {
     private readonly RouteMatcher _matcher;
     private readonly IReadOnlyDictionary<string, ClusterRuntime>? _sourceClusters;
-    private object? _httpPipeline;
+    private object? _doorSlot;
     private readonly CumulativeWeights? _weights;
     private readonly HashPolicy[] _hashPolicies;
 
@@ -103,20 +103,26 @@ internal sealed class CompiledRoute
         return _sourceClusters is not null && _sourceClusters.TryGetValue(value, out var cluster) ? cluster : null;
     }
 
-    /// <summary>The route's HttpClient resilience pipeline (timeouts, retries, hedging), built on first use; <see langword="null"/> when it has none.</summary>
-    public Polly.ResiliencePipeline<HttpResponseMessage>? GetHttpPipeline(TimeProvider time)
+    /// <summary>
+    /// A slot for what a front door compiles from this route once and keeps with it (the HttpClient door keeps its
+    /// resilience pipeline here: see <c>HttpRoutePipeline.For</c>). Routing neither fills nor reads it; being a field
+    /// of the route, it is built once per route and goes away with it.
+    /// </summary>
+    public ref object? DoorSlot => ref _doorSlot;
+
+    /// <summary>The cluster a request goes to: the one the route's cluster header names, or one drawn by weight.</summary>
+    public ClusterChoice ChooseCluster<TRequest>(in TRequest request, MeshRandom random)
+        where TRequest : struct, IRequestView
     {
-        var pipeline = Volatile.Read(ref _httpPipeline);
-        if (pipeline is null)
+        if (Config.ClusterHeader is not null)
         {
-            pipeline = (object?)Http.Internal.HttpRoutePipeline.Build(Config, time) ?? NoPipeline;
-            pipeline = Interlocked.CompareExchange(ref _httpPipeline, pipeline, null) ?? pipeline;
+            var named = ClusterFromHeader(request, out var name);
+            return ClusterChoice.ByHeader(named, name);
         }
 
-        return pipeline as Polly.ResiliencePipeline<HttpResponseMessage>;
+        var index = ChooseCluster(random);
+        return ClusterChoice.ByWeight(Clusters[index], index);
     }
-
-    private static readonly object NoPipeline = new();
 
     /// <summary>Chooses one of the route's clusters by weight and returns its index.</summary>
     public int ChooseCluster(MeshRandom random) => _weights is null ? 0 : _weights.Draw(random);

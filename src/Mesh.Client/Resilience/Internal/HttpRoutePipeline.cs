@@ -1,17 +1,18 @@
 using System.Net.Http;
-using Mesh.Client.Http;
 using Mesh.Client.Model;
-using Mesh.Client.Resilience.Internal;
+using Mesh.Client.Routing.Internal;
 using Polly;
 using Polly.Hedging;
 using Polly.Retry;
 
-namespace Mesh.Client.Http.Internal;
+namespace Mesh.Client.Resilience.Internal;
 
 /// <summary>
 /// The resilience pipeline of one route for HttpClient requests, on Polly (the engine of
 /// Microsoft.Extensions.Http.Resilience): total timeout → retries or hedging → per-try timeout → one
-/// attempt. Built once per compiled route; <see langword="null"/> when the route asks for none of it.
+/// attempt. Built once per compiled route (kept in its <see cref="CompiledRoute.DoorSlot"/>); <see langword="null"/>
+/// when the route asks for none of it. Polly is the engine; which outcomes retry (<see cref="RetryClassifier"/>) and
+/// how long to wait (<see cref="RetryBackoff"/>) are the rules the gRPC door uses too.
 /// </summary>
 internal static class HttpRoutePipeline
 {
@@ -27,7 +28,23 @@ internal static class HttpRoutePipeline
     /// <summary>The hedged attempt's number (0 for the first request), so that copies get their own request message.</summary>
     public static readonly ResiliencePropertyKey<int> HedgeAttemptKey = new("Mesh.HedgeAttempt");
 
-    public static ResiliencePipeline<HttpResponseMessage>? Build(MeshRoute route, TimeProvider time)
+    private static readonly object NoPipeline = new();
+
+    /// <summary>The route's pipeline, built on first use and kept with the route; <see langword="null"/> when it has none.</summary>
+    public static ResiliencePipeline<HttpResponseMessage>? For(CompiledRoute route, TimeProvider time, MeshRandom random)
+    {
+        ref var slot = ref route.DoorSlot;
+        var pipeline = Volatile.Read(ref slot);
+        if (pipeline is null)
+        {
+            pipeline = (object?)Build(route.Config, time, random) ?? NoPipeline;
+            pipeline = Interlocked.CompareExchange(ref slot, pipeline, null) ?? pipeline;
+        }
+
+        return pipeline as ResiliencePipeline<HttpResponseMessage>;
+    }
+
+    public static ResiliencePipeline<HttpResponseMessage>? Build(MeshRoute route, TimeProvider time, MeshRandom random)
     {
         var retry = route.Retry is { NumRetries: > 0 } r ? r : null;
         if (route.Timeout is not { Ticks: > 0 } && retry is null && route.Hedging is null && route.Retry?.PerTryTimeout is null)
@@ -47,9 +64,10 @@ internal static class HttpRoutePipeline
             {
                 MaxHedgedAttempts = Math.Max(1, hedging.MaxHedgedAttempts),
                 Delay = hedging.Delay,
+
+                // A copy is sent when the attempt failed as outlier detection counts failures.
                 ShouldHandle = static args => ValueTask.FromResult(
-                    args.Outcome.Exception is not null and not MeshRequestException and not OperationCanceledException ||
-                    args.Outcome.Result is { StatusCode: >= System.Net.HttpStatusCode.InternalServerError }),
+                    HttpOutcome.Describe(null, args.Outcome.Result, args.Outcome.Exception).IsEndpointFailure),
                 ActionGenerator = static args =>
                 {
                     args.ActionContext.Properties.Set(HedgeAttemptKey, args.AttemptNumber);
@@ -59,16 +77,14 @@ internal static class HttpRoutePipeline
         }
         else if (retry is not null)
         {
+            // One delegate per route (built once), none per request.
             builder.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
             {
                 MaxRetryAttempts = retry.NumRetries,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = retry.BaseInterval,
-                MaxDelay = retry.EffectiveMaxInterval,
+                DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(RetryBackoff.Delay(retry, args.AttemptNumber + 1, random)),
                 ShouldHandle = args => ValueTask.FromResult(
                     args.Context.Properties.GetValue(RequestKey, null) is { } request &&
-                    HttpRetryClassifier.IsRetryable(retry, request, args.Outcome.Result, args.Outcome.Exception)),
+                    RetryClassifier.IsRetryable(retry, HttpOutcome.Describe(request, args.Outcome.Result, args.Outcome.Exception))),
             });
         }
 
