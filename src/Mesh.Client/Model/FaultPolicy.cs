@@ -1,7 +1,7 @@
 namespace Mesh.Client.Model;
 
 /// <summary>Faults to inject into requests (gRFC A33, Envoy's fault filter).</summary>
-public sealed record FaultPolicy
+internal sealed record FaultPolicy
 {
     /// <summary>The delay to add, if any.</summary>
     public FaultDelay? Delay { get; init; }
@@ -14,7 +14,7 @@ public sealed record FaultPolicy
 }
 
 /// <summary>An injected delay.</summary>
-public sealed record FaultDelay
+internal sealed record FaultDelay
 {
     /// <summary>The delay, unless it comes from the request header <c>x-envoy-fault-delay-request</c> (milliseconds).</summary>
     public TimeSpan? FixedDelay { get; init; }
@@ -27,7 +27,7 @@ public sealed record FaultDelay
 }
 
 /// <summary>An injected failure.</summary>
-public sealed record FaultAbort
+internal sealed record FaultAbort
 {
     /// <summary>HTTP status to answer HttpClient requests with (and, mapped, gRPC calls when <see cref="GrpcStatus"/> is not set).</summary>
     public int? HttpStatus { get; init; }

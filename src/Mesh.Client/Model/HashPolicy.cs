@@ -1,7 +1,7 @@
 namespace Mesh.Client.Model;
 
 /// <summary>Where a request hash comes from.</summary>
-public enum HashPolicyKind
+internal enum HashPolicyKind
 {
     /// <summary>The value of a request header.</summary>
     Header,
@@ -17,4 +17,4 @@ public enum HashPolicyKind
 /// <param name="Kind">The hash source.</param>
 /// <param name="Name">The header name for <see cref="HashPolicyKind.Header"/>, the cookie name for <see cref="HashPolicyKind.Cookie"/>.</param>
 /// <param name="Terminal">When this policy yields a hash, stop evaluating the policies after it.</param>
-public sealed record HashPolicy(HashPolicyKind Kind, string Name = "", bool Terminal = false);
+internal sealed record HashPolicy(HashPolicyKind Kind, string Name = "", bool Terminal = false);

@@ -1,7 +1,7 @@
 namespace Mesh.Client.Model;
 
 /// <summary>How a header condition compares the header's value.</summary>
-public enum HeaderMatchKind
+internal enum HeaderMatchKind
 {
     /// <summary>The value equals the expected value.</summary>
     Exact,
@@ -26,7 +26,7 @@ public enum HeaderMatchKind
 }
 
 /// <summary>A header condition. Several values of one header are compared joined by <c>,</c>.</summary>
-public sealed record HeaderMatch
+internal sealed record HeaderMatch
 {
     /// <summary>Header name (case-insensitive).</summary>
     public required string Name { get; init; }
@@ -54,7 +54,7 @@ public sealed record HeaderMatch
 }
 
 /// <summary>A query-parameter condition: the first value of the parameter is compared.</summary>
-public sealed record QueryParameterMatch
+internal sealed record QueryParameterMatch
 {
     /// <summary>Parameter name (case-sensitive).</summary>
     public required string Name { get; init; }

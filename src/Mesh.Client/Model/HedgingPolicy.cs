@@ -1,7 +1,7 @@
 namespace Mesh.Client.Model;
 
 /// <summary>HttpClient hedging: after <see cref="Delay"/> without a response, send a copy to another endpoint; the first response wins.</summary>
-public sealed record HedgingPolicy
+internal sealed record HedgingPolicy
 {
     /// <summary>Copies besides the first request (default 1).</summary>
     public int MaxHedgedAttempts { get; init; } = 1;

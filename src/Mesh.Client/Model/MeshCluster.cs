@@ -4,7 +4,7 @@ namespace Mesh.Client.Model;
 /// A set of interchangeable endpoints, grouped by priority and locality, with the policy that spreads
 /// requests over them.
 /// </summary>
-public sealed record MeshCluster
+internal sealed record MeshCluster
 {
     /// <summary>Cluster name.</summary>
     public required string Name { get; init; }

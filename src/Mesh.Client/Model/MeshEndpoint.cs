@@ -23,7 +23,7 @@ public enum EndpointHealth
 }
 
 /// <summary>One backend address.</summary>
-public sealed record MeshEndpoint
+internal sealed record MeshEndpoint
 {
     /// <summary>Host name or IP address literal (no brackets for IPv6).</summary>
     public required string Host { get; init; }

@@ -2,13 +2,13 @@ namespace Mesh.Client.Model;
 
 /// <summary>The localities of one priority level.</summary>
 /// <param name="Localities">Localities; requests are spread over them by their weights.</param>
-public sealed record MeshPriority(IReadOnlyList<MeshLocality> Localities);
+internal sealed record MeshPriority(IReadOnlyList<MeshLocality> Localities);
 
 /// <summary>Where a locality is, as xDS names it.</summary>
 /// <param name="Region">Region, e.g. <c>us-east-1</c>.</param>
 /// <param name="Zone">Zone, e.g. <c>us-east-1a</c>.</param>
 /// <param name="SubZone">Sub-zone.</param>
-public sealed record LocalityName(string Region = "", string Zone = "", string SubZone = "")
+internal sealed record LocalityName(string Region = "", string Zone = "", string SubZone = "")
 {
     /// <summary>The locality with no name.</summary>
     public static LocalityName Default { get; } = new();
@@ -18,7 +18,7 @@ public sealed record LocalityName(string Region = "", string Zone = "", string S
 }
 
 /// <summary>Endpoints in one locality of one priority.</summary>
-public sealed record MeshLocality
+internal sealed record MeshLocality
 {
     /// <summary>The locality's name.</summary>
     public required LocalityName Name { get; init; }

@@ -1,7 +1,7 @@
 namespace Mesh.Client.Model;
 
 /// <summary>One route: which requests it matches and which cluster(s) they go to.</summary>
-public sealed record MeshRoute
+internal sealed record MeshRoute
 {
     /// <summary>Optional name, for diagnostics.</summary>
     public string? Name { get; init; }

@@ -1,7 +1,7 @@
 namespace Mesh.Client.Model;
 
 /// <summary>Outlier detection settings (gRFC A50, Envoy's <c>OutlierDetection</c>).</summary>
-public sealed record OutlierDetectionPolicy
+internal sealed record OutlierDetectionPolicy
 {
     /// <summary>How often endpoints are judged (default 10 s).</summary>
     public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(10);
@@ -23,7 +23,7 @@ public sealed record OutlierDetectionPolicy
 }
 
 /// <summary>Success-rate ejection: below mean − stdev × <see cref="StdevFactor"/>/1000.</summary>
-public sealed record SuccessRateEjection
+internal sealed record SuccessRateEjection
 {
     /// <summary>Standard deviation factor, in thousandths (default 1900 = 1.9).</summary>
     public uint StdevFactor { get; init; } = 1900;
@@ -39,7 +39,7 @@ public sealed record SuccessRateEjection
 }
 
 /// <summary>Failure-percentage ejection: above <see cref="Threshold"/> percent failures.</summary>
-public sealed record FailurePercentageEjection
+internal sealed record FailurePercentageEjection
 {
     /// <summary>Failure percentage above which an endpoint is an outlier (default 85).</summary>
     public uint Threshold { get; init; } = 85;

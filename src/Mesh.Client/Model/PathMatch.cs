@@ -1,7 +1,7 @@
 namespace Mesh.Client.Model;
 
 /// <summary>How a route matches the request path.</summary>
-public enum PathMatchKind
+internal enum PathMatchKind
 {
     /// <summary>The path starts with the value.</summary>
     Prefix,
@@ -17,7 +17,7 @@ public enum PathMatchKind
 /// <param name="Kind">Prefix, exact or regular expression.</param>
 /// <param name="Value">The prefix, path or pattern.</param>
 /// <param name="CaseSensitive">Whether the comparison is case sensitive (the xDS default).</param>
-public sealed record PathMatch(PathMatchKind Kind, string Value, bool CaseSensitive = true)
+internal sealed record PathMatch(PathMatchKind Kind, string Value, bool CaseSensitive = true)
 {
     /// <summary>Matches every path (prefix <c>""</c>).</summary>
     public static PathMatch Any { get; } = new(PathMatchKind.Prefix, string.Empty);

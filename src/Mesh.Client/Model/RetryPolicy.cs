@@ -2,7 +2,7 @@ namespace Mesh.Client.Model;
 
 /// <summary>What makes a request worth retrying (xDS <c>retry_on</c>).</summary>
 [Flags]
-public enum RetryOn
+internal enum RetryOn
 {
     /// <summary>Nothing.</summary>
     None = 0,
@@ -39,7 +39,7 @@ public enum RetryOn
 }
 
 /// <summary>A route's retry policy (gRFC A44, Envoy <c>RetryPolicy</c>).</summary>
-public sealed record RetryPolicy
+internal sealed record RetryPolicy
 {
     /// <summary>What is retried.</summary>
     public RetryOn RetryOn { get; init; }

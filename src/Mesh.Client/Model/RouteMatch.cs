@@ -1,7 +1,7 @@
 namespace Mesh.Client.Model;
 
 /// <summary>The conditions a request must meet to take a route. All of them must hold.</summary>
-public sealed record RouteMatch
+internal sealed record RouteMatch
 {
     /// <summary>A match that takes every request.</summary>
     public static RouteMatch Any { get; } = new() { Path = PathMatch.Any };
