@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
-using System.Text;
-using System.Text.Json;
 using Google.Protobuf.WellKnownTypes;
 using Mesh.Client.Security;
 using Mesh.Client.Testing.Internal;
@@ -43,9 +41,6 @@ namespace Mesh.Client.Testing;
 /// </remarks>
 public sealed partial class XdsTestServer : IAsyncDisposable
 {
-    /// <summary>How long the <c>WaitFor…Async</c> methods wait when no timeout is given: 15 seconds.</summary>
-    public static TimeSpan DefaultWaitTimeout { get; } = TimeSpan.FromSeconds(15);
-
     // Binding the port again right after a stop can briefly fail while the kernel releases it.
     private static readonly TimeSpan RebindPatience = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan RebindInterval = TimeSpan.FromMilliseconds(100);
@@ -134,116 +129,6 @@ public sealed partial class XdsTestServer : IAsyncDisposable
         return server;
     }
 
-    /// <summary>The current version of a type: empty before the type is first set, then "1", "2", ….</summary>
-    /// <param name="typeUrl">The resource type, e.g. <see cref="XdsTypeUrls.Listener"/>.</param>
-    /// <returns>The version the next response for that type carries.</returns>
-    public string GetVersion(string typeUrl)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(typeUrl);
-        return _plane.GetVersion(typeUrl);
-    }
-
-    /// <summary>Adds or replaces one resource and pushes the type's new version.</summary>
-    /// <param name="typeUrl">The resource type, one of <see cref="XdsTypeUrls"/> or any other type URL.</param>
-    /// <param name="name">The resource name clients subscribe to.</param>
-    /// <param name="resource">The resource, sent as given (see <see cref="XdsResourceSet.Set(string, string, Any)"/>).</param>
-    /// <returns>The type's new version.</returns>
-    public string SetResource(string typeUrl, string name, Any resource) =>
-        UpdateOne(typeUrl, set => set.Set(typeUrl, name, resource));
-
-    /// <summary>
-    /// Adds or replaces a Listener, RouteConfiguration, Cluster or ClusterLoadAssignment (for example one built by
-    /// <see cref="XdsResources"/>) under its own type URL and name, and pushes the type's new version.
-    /// </summary>
-    /// <param name="resource">The resource.</param>
-    /// <returns>The type's new version.</returns>
-    public string SetResource(Any resource)
-    {
-        ArgumentNullException.ThrowIfNull(resource);
-        return UpdateOne(resource.TypeUrl, set => set.Set(resource));
-    }
-
-    /// <summary>
-    /// Removes one resource, if present, and pushes the type's new version: LDS and CDS clients learn that it is
-    /// gone; RDS and EDS clients are not told (state of the world carries no deletions for them).
-    /// </summary>
-    /// <param name="typeUrl">The resource type.</param>
-    /// <param name="name">The resource name.</param>
-    /// <returns>The type's new version.</returns>
-    public string RemoveResource(string typeUrl, string name) =>
-        UpdateOne(typeUrl, set => set.Remove(typeUrl, name));
-
-    /// <summary>
-    /// Applies several changes at once, e.g. a whole new mesh: every type touched gets one new version and each
-    /// subscribed stream one response per touched type, in the order the types were first touched.
-    /// </summary>
-    /// <param name="change">Describes the changes on the <see cref="XdsResourceSet"/> it is given.</param>
-    /// <returns>The new version of every type touched, by type URL.</returns>
-    public IReadOnlyDictionary<string, string> Update(Action<XdsResourceSet> change)
-    {
-        ArgumentNullException.ThrowIfNull(change);
-        var set = new XdsResourceSet();
-        change(set);
-        return _plane.Apply(set.Changes);
-    }
-
-    /// <summary>
-    /// Completes when some client has ACKed <paramref name="version"/> of <paramref name="typeUrl"/>, now or earlier.
-    /// </summary>
-    /// <param name="typeUrl">The resource type.</param>
-    /// <param name="version">The version, as returned by <see cref="SetResource(Any)"/> or <see cref="Update"/>.</param>
-    /// <param name="timeout">How long to wait; <see cref="DefaultWaitTimeout"/> when <see langword="null"/>.</param>
-    /// <param name="cancellationToken">Cancels the wait.</param>
-    /// <returns>The ACK.</returns>
-    /// <exception cref="TimeoutException">No such ACK in time; the message lists the requests received.</exception>
-    public Task<XdsRequestRecord> WaitForAckAsync(string typeUrl, string version, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(typeUrl);
-        ArgumentNullException.ThrowIfNull(version);
-        return WaitForRequestAsync(
-            r => r.Kind == XdsRequestKind.Ack && r.TypeUrl == typeUrl && r.VersionInfo == version,
-            $"an ACK of {typeUrl} version '{version}'",
-            timeout,
-            cancellationToken);
-    }
-
-    /// <summary>
-    /// Completes when some client has NACKed a response of <paramref name="typeUrl"/>, now or earlier.
-    /// </summary>
-    /// <param name="typeUrl">The resource type.</param>
-    /// <param name="version">
-    /// The rejected version (<see cref="XdsRequestRecord.ResponseVersion"/>, the version of the response whose
-    /// nonce the NACK carries, not the NACK's own <c>version_info</c>); any version when <see langword="null"/>.
-    /// </param>
-    /// <param name="timeout">How long to wait; <see cref="DefaultWaitTimeout"/> when <see langword="null"/>.</param>
-    /// <param name="cancellationToken">Cancels the wait.</param>
-    /// <returns>The NACK, whose <see cref="XdsRequestRecord.ErrorMessage"/> says what the client rejected.</returns>
-    /// <exception cref="TimeoutException">No such NACK in time; the message lists the requests received.</exception>
-    public Task<XdsRequestRecord> WaitForNackAsync(string typeUrl, string? version = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(typeUrl);
-        return WaitForRequestAsync(
-            r => r.Kind == XdsRequestKind.Nack && r.TypeUrl == typeUrl && (version is null || r.ResponseVersion == version),
-            version is null ? $"a NACK of {typeUrl}" : $"a NACK of {typeUrl} version '{version}'",
-            timeout,
-            cancellationToken);
-    }
-
-    /// <summary>
-    /// Completes with the first request, already received or still to come, on any stream, that matches
-    /// <paramref name="predicate"/>; e.g. a subscription to a given name, or the first request of a new stream.
-    /// </summary>
-    /// <param name="predicate">Tests a request. It runs under the server's lock: keep it to the request's own data.</param>
-    /// <param name="timeout">How long to wait; <see cref="DefaultWaitTimeout"/> when <see langword="null"/>.</param>
-    /// <param name="cancellationToken">Cancels the wait.</param>
-    /// <returns>The request.</returns>
-    /// <exception cref="TimeoutException">No such request in time; the message lists the requests received.</exception>
-    public Task<XdsRequestRecord> WaitForRequestAsync(Func<XdsRequestRecord, bool> predicate, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(predicate);
-        return WaitForRequestAsync(predicate, "a matching request", timeout, cancellationToken);
-    }
-
     /// <summary>
     /// Ends every open ADS stream from the server side with status UNAVAILABLE, as a control plane that restarts
     /// a connection would. The server keeps listening and the clients' next streams are served as usual.
@@ -294,91 +179,6 @@ public sealed partial class XdsTestServer : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// A gRPC xDS bootstrap (the JSON of <c>GRPC_XDS_BOOTSTRAP_CONFIG</c>) naming this server: one entry in
-    /// <c>xds_servers</c> with <c>server_uri</c> <see cref="ServerUri"/>, insecure channel credentials (or the given
-    /// <c>tls</c> ones) and the server feature <c>xds_v3</c>, and a node with the given id, cluster <c>test-cluster</c>,
-    /// an empty locality and metadata <c>{"TESTING": "Mesh.Client.Testing"}</c>. gRPC C-core, grpc-js-xds and
-    /// Mesh.Client accept it.
-    /// </summary>
-    /// <param name="nodeId">The node id.</param>
-    /// <param name="serverFeatures">More server features, e.g. <c>ignore_resource_deletion</c>.</param>
-    /// <param name="useUnixSocket">Name the Unix socket (<c>unix:///path</c>) instead of the TCP port; the server must have been started with one.</param>
-    /// <param name="tlsCredentials">Write <c>tls</c> channel credentials with these files instead of <c>insecure</c> ones (gRFC A65).</param>
-    /// <returns>The bootstrap JSON.</returns>
-    public string CreateBootstrapJson(string nodeId = "test-node", IEnumerable<string>? serverFeatures = null, bool useUnixSocket = false, XdsTestTlsCredentials? tlsCredentials = null)
-    {
-        if (useUnixSocket && UnixSocketPath is null)
-        {
-            throw new InvalidOperationException("The server was started without a Unix socket.");
-        }
-
-        ArgumentNullException.ThrowIfNull(nodeId);
-        var features = new List<string> { "xds_v3" };
-        foreach (var feature in serverFeatures ?? [])
-        {
-            if (!features.Contains(feature, StringComparer.Ordinal))
-            {
-                features.Add(feature);
-            }
-        }
-
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
-        {
-            json.WriteStartObject();
-            json.WriteStartArray("xds_servers");
-            json.WriteStartObject();
-            json.WriteString("server_uri", useUnixSocket ? "unix://" + Path.GetFullPath(UnixSocketPath!) : ServerUri);
-            json.WriteStartArray("channel_creds");
-            json.WriteStartObject();
-            if (tlsCredentials is null)
-            {
-                json.WriteString("type", "insecure");
-            }
-            else
-            {
-                json.WriteString("type", "tls");
-                json.WriteStartObject("config");
-                WriteIfSet(json, "ca_certificate_file", tlsCredentials.CaCertificateFile);
-                WriteIfSet(json, "certificate_file", tlsCredentials.CertificateFile);
-                WriteIfSet(json, "private_key_file", tlsCredentials.PrivateKeyFile);
-                if (tlsCredentials.RefreshInterval is { } refresh)
-                {
-                    json.WriteString("refresh_interval", refresh.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + "s");
-                }
-
-                json.WriteEndObject();
-            }
-
-            json.WriteEndObject();
-            json.WriteEndArray();
-            json.WriteStartArray("server_features");
-            foreach (var feature in features)
-            {
-                json.WriteStringValue(feature);
-            }
-
-            json.WriteEndArray();
-            json.WriteEndObject();
-            json.WriteEndArray();
-            json.WriteStartObject("node");
-            json.WriteString("id", nodeId);
-            json.WriteString("cluster", "test-cluster");
-
-            // Optional in gRPC's bootstrap format, but grpc-js-xds rejects a node without it.
-            json.WriteStartObject("locality");
-            json.WriteEndObject();
-            json.WriteStartObject("metadata");
-            json.WriteString("TESTING", XdsControlPlane.Identifier);
-            json.WriteEndObject();
-            json.WriteEndObject();
-            json.WriteEndObject();
-        }
-
-        return Encoding.UTF8.GetString(buffer.ToArray());
-    }
-
     /// <summary>Stops the server; pending waits fail with <see cref="ObjectDisposedException"/>.</summary>
     /// <returns>A task that completes when the server has stopped.</returns>
     public async ValueTask DisposeAsync()
@@ -399,27 +199,6 @@ public sealed partial class XdsTestServer : IAsyncDisposable
         {
             _lifecycle.Release();
         }
-    }
-
-    private static void WriteIfSet(Utf8JsonWriter json, string name, string? value)
-    {
-        if (value is not null)
-        {
-            json.WriteString(name, value);
-        }
-    }
-
-    private string UpdateOne(string typeUrl, Action<XdsResourceSet> change)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(typeUrl);
-        return Update(change)[typeUrl];
-    }
-
-    private Task<XdsRequestRecord> WaitForRequestAsync(Func<XdsRequestRecord, bool> predicate, string what, TimeSpan? timeout, CancellationToken cancellationToken)
-    {
-        var bound = timeout ?? DefaultWaitTimeout;
-        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(bound, TimeSpan.Zero, nameof(timeout));
-        return _plane.WaitAsync(predicate, what, bound, cancellationToken);
     }
 
     /// <summary>Builds and starts a host on <paramref name="port"/>; with a fixed port, retries while it is still taken.</summary>

@@ -1,7 +1,7 @@
 namespace Mesh.Client.Model;
 
 /// <summary>The names of the load-balancing policies, as xDS and gRPC spell them.</summary>
-public static class LoadBalancingPolicyNames
+internal static class LoadBalancingPolicyNames
 {
     /// <summary>Weighted round robin over the endpoints of each locality.</summary>
     public const string RoundRobin = "round_robin";
@@ -26,7 +26,7 @@ public static class LoadBalancingPolicyNames
 }
 
 /// <summary>A cluster's load-balancing policy and its settings.</summary>
-public abstract record LoadBalancingPolicy
+internal abstract record LoadBalancingPolicy
 {
     /// <summary>The policy name (<see cref="LoadBalancingPolicyNames"/>).</summary>
     public abstract string Name { get; }
@@ -36,7 +36,7 @@ public abstract record LoadBalancingPolicy
 }
 
 /// <summary><c>round_robin</c>: endpoints in turn, in proportion to their weights; localities by their weights.</summary>
-public sealed record RoundRobinPolicy : LoadBalancingPolicy
+internal sealed record RoundRobinPolicy : LoadBalancingPolicy
 {
     /// <summary>The default instance.</summary>
     public static RoundRobinPolicy Instance { get; } = new();
@@ -46,7 +46,7 @@ public sealed record RoundRobinPolicy : LoadBalancingPolicy
 }
 
 /// <summary><c>least_request</c>: of <see cref="ChoiceCount"/> candidates drawn by weight, the one with the fewest requests in flight (gRFC A48).</summary>
-public sealed record LeastRequestPolicy : LoadBalancingPolicy
+internal sealed record LeastRequestPolicy : LoadBalancingPolicy
 {
     /// <summary>Candidates per pick; at least 2 (the default).</summary>
     public int ChoiceCount { get; init; } = 2;
@@ -56,7 +56,7 @@ public sealed record LeastRequestPolicy : LoadBalancingPolicy
 }
 
 /// <summary><c>random</c>: a random endpoint, in proportion to its weight.</summary>
-public sealed record RandomPolicy : LoadBalancingPolicy
+internal sealed record RandomPolicy : LoadBalancingPolicy
 {
     /// <summary>The default instance.</summary>
     public static RandomPolicy Instance { get; } = new();
@@ -66,7 +66,7 @@ public sealed record RandomPolicy : LoadBalancingPolicy
 }
 
 /// <summary><c>ring_hash</c>: consistent hashing over a ring of xxHash64 points (gRFC A42).</summary>
-public sealed record RingHashPolicy : LoadBalancingPolicy
+internal sealed record RingHashPolicy : LoadBalancingPolicy
 {
     /// <summary>The largest ring this library builds (Envoy's limit).</summary>
     public const long RingSizeLimit = 8_388_608;
@@ -85,7 +85,7 @@ public sealed record RingHashPolicy : LoadBalancingPolicy
 }
 
 /// <summary><c>maglev</c>: consistent hashing through a lookup table of prime size.</summary>
-public sealed record MaglevPolicy : LoadBalancingPolicy
+internal sealed record MaglevPolicy : LoadBalancingPolicy
 {
     /// <summary>The default and most common table size.</summary>
     public const int DefaultTableSize = 65537;
@@ -101,7 +101,7 @@ public sealed record MaglevPolicy : LoadBalancingPolicy
 }
 
 /// <summary><c>pick_first</c>: every request to the first usable endpoint, in priority and list order.</summary>
-public sealed record PickFirstPolicy : LoadBalancingPolicy
+internal sealed record PickFirstPolicy : LoadBalancingPolicy
 {
     /// <summary>Shuffle the endpoint list once per configuration (gRFC A62), so that clients spread out.</summary>
     public bool ShuffleAddressList { get; init; }

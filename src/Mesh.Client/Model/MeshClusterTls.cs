@@ -6,7 +6,7 @@ namespace Mesh.Client.Model;
 /// <c>Mesh:Tls:CertificateProviders</c> section. A cluster with TLS never sends plaintext: when its
 /// certificates cannot be had or the server's cannot be verified, its requests fail and say why.
 /// </summary>
-public sealed record MeshClusterTls
+internal sealed record MeshClusterTls
 {
     /// <summary>
     /// Where the client certificate and key come from (mutual TLS). <see langword="null"/>: TLS without a
@@ -33,7 +33,7 @@ public sealed record MeshClusterTls
 /// <summary>A certificate from a named provider instance (<c>CertificateProviderPluginInstance</c>).</summary>
 /// <param name="InstanceName">The provider instance, e.g. Istio's <c>default</c>.</param>
 /// <param name="CertificateName">The certificate within it, e.g. Istio's <c>ROOTCA</c>; a file_watcher provider has one of each kind and ignores it.</param>
-public sealed record CertificateProviderReference(string InstanceName, string CertificateName = "");
+internal sealed record CertificateProviderReference(string InstanceName, string CertificateName = "");
 
 /// <summary>Which subject alternative names a <see cref="SubjectAltNameMatch"/> looks at.</summary>
 public enum SubjectAltNameType
@@ -55,7 +55,7 @@ public enum SubjectAltNameType
 }
 
 /// <summary>How a <see cref="SubjectAltNameMatch"/> compares.</summary>
-public enum StringMatchKind
+internal enum StringMatchKind
 {
     /// <summary>The whole name.</summary>
     Exact,
@@ -74,7 +74,7 @@ public enum StringMatchKind
 }
 
 /// <summary>One acceptable subject alternative name of the server.</summary>
-public sealed record SubjectAltNameMatch
+internal sealed record SubjectAltNameMatch
 {
     /// <summary>Which SANs to look at.</summary>
     public SubjectAltNameType Type { get; init; }

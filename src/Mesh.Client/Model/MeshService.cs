@@ -5,7 +5,7 @@ namespace Mesh.Client.Model;
 /// the cluster of a request. In xDS terms, a Listener with its RouteConfiguration already narrowed to the
 /// virtual host that matches the service name.
 /// </summary>
-public sealed record MeshService
+internal sealed record MeshService
 {
     /// <summary>The name callers use: an HttpClient host (<c>http://catalog</c>) or a gRPC target (<c>xds:///catalog</c>).</summary>
     public required string Name { get; init; }

@@ -11,7 +11,7 @@ namespace Mesh.Client.Model;
 /// this same model. A new snapshot replaces the previous one as a whole, so a request never sees half of
 /// an update.
 /// </remarks>
-public sealed record MeshSnapshot
+internal sealed record MeshSnapshot
 {
     /// <summary>An empty snapshot: no services, every request passes through untouched.</summary>
     public static MeshSnapshot Empty { get; } = new()
@@ -44,4 +44,4 @@ public sealed record MeshSnapshot
 /// <summary>Why a name has no configuration.</summary>
 /// <param name="DoesNotExist"><see langword="true"/> when the control plane says the name does not exist; <see langword="false"/> when it could not be asked.</param>
 /// <param name="Message">What happened, naming the control plane.</param>
-public sealed record MeshServiceFailure(bool DoesNotExist, string Message);
+internal sealed record MeshServiceFailure(bool DoesNotExist, string Message);

@@ -7,7 +7,7 @@ namespace Mesh.Client.Xds;
 /// providers the control plane's TLS configuration may name. Read from <c>GRPC_XDS_BOOTSTRAP</c>,
 /// <c>GRPC_XDS_BOOTSTRAP_CONFIG</c> or <c>Mesh:Xds:Bootstrap</c>, in that order.
 /// </summary>
-public sealed record XdsBootstrap
+internal sealed record XdsBootstrap
 {
     /// <summary>Control planes in order of preference (gRFC A71: later ones are fallbacks).</summary>
     public required IReadOnlyList<XdsServerConfig> XdsServers { get; init; }
@@ -32,7 +32,7 @@ public sealed record XdsBootstrap
 }
 
 /// <summary>One xDS management server.</summary>
-public sealed record XdsServerConfig
+internal sealed record XdsServerConfig
 {
     /// <summary>The server's address: <c>host:port</c>, <c>dns:///host:port</c>, <c>unix:///path</c> (Istio's agent), <c>unix:path</c>.</summary>
     public required string ServerUri { get; init; }
@@ -51,7 +51,7 @@ public sealed record XdsServerConfig
 }
 
 /// <summary>How to secure the channel to an xDS server.</summary>
-public sealed record XdsChannelCredentials
+internal sealed record XdsChannelCredentials
 {
     /// <summary>Plaintext.</summary>
     public static XdsChannelCredentials Insecure { get; } = new() { Type = "insecure" };
@@ -73,7 +73,7 @@ public sealed record XdsChannelCredentials
 }
 
 /// <summary>The node identity a client sends to the control plane.</summary>
-public sealed record XdsNode
+internal sealed record XdsNode
 {
     /// <summary>Node id (Istio: <c>sidecar~10.0.0.1~pod.namespace~namespace.svc.cluster.local</c>).</summary>
     public string Id { get; init; } = string.Empty;
@@ -89,7 +89,7 @@ public sealed record XdsNode
 }
 
 /// <summary>A certificate provider instance from the bootstrap.</summary>
-public sealed record CertificateProviderConfig
+internal sealed record CertificateProviderConfig
 {
     /// <summary>The plugin, e.g. <c>file_watcher</c>.</summary>
     public required string PluginName { get; init; }
@@ -102,7 +102,7 @@ public sealed record CertificateProviderConfig
 }
 
 /// <summary>The <c>file_watcher</c> certificate provider (gRFC A29).</summary>
-public sealed record FileWatcherCertificateProviderConfig
+internal sealed record FileWatcherCertificateProviderConfig
 {
     /// <summary>PEM certificate chain.</summary>
     public string? CertificateFile { get; init; }
@@ -118,7 +118,7 @@ public sealed record FileWatcherCertificateProviderConfig
 }
 
 /// <summary>A federation authority (gRFC A47).</summary>
-public sealed record XdsAuthority
+internal sealed record XdsAuthority
 {
     /// <summary>Template for Listener names of targets in this authority; defaults to <c>xdstp://{authority}/envoy.config.listener.v3.Listener/%s</c>.</summary>
     public string? ClientListenerResourceNameTemplate { get; init; }

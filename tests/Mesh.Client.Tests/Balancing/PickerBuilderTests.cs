@@ -6,7 +6,8 @@ namespace Mesh.Client.Tests.Balancing;
 
 public class PickerBuilderTests
 {
-    public static TheoryData<LoadBalancingPolicy> AllPolicies { get; } =
+    // The model types are internal; xUnit's data members and test methods are public, so the data is typed object.
+    public static TheoryData<object> AllPolicies { get; } =
     [
         RoundRobinPolicy.Instance,
         new LeastRequestPolicy(),
@@ -18,8 +19,9 @@ public class PickerBuilderTests
 
     [Theory]
     [MemberData(nameof(AllPolicies))]
-    public void Build_NoCandidates_PickReturnsMinusOne(LoadBalancingPolicy policy)
+    public void Build_NoCandidates_PickReturnsMinusOne(object policyValue)
     {
+        var policy = (LoadBalancingPolicy)policyValue;
         var picker = PickerBuilder.Build(policy, [], MeshRandom.CreateSeeded(101));
 
         Assert.Equal(0, picker.Count);
@@ -29,8 +31,9 @@ public class PickerBuilderTests
 
     [Theory]
     [MemberData(nameof(AllPolicies))]
-    public void Build_AnyPolicy_PicksValidIndexes(LoadBalancingPolicy policy)
+    public void Build_AnyPolicy_PicksValidIndexes(object policyValue)
     {
+        var policy = (LoadBalancingPolicy)policyValue;
         var candidates = Candidates.Make(6, locality: i => i % 3, localityWeight: l => (uint)(l + 1));
         var picker = PickerBuilder.Build(policy, candidates, MeshRandom.CreateSeeded(102));
 

@@ -145,6 +145,7 @@ public sealed partial class PackageContentTests
         Assert.All(nuspec.Dependencies, d => Assert.False(string.IsNullOrEmpty(d.Version), d.Id));
         Assert.DoesNotContain(nuspec.Dependencies, d => d.Id.StartsWith("Mesh.Client", StringComparison.Ordinal));
         Assert.DoesNotContain(nuspec.Dependencies, d => d.Id is "Grpc.Tools");
+        Assert.DoesNotContain(nuspec.Dependencies, d => d.Id is "Microsoft.CodeAnalysis.PublicApiAnalyzers");
     }
 
     [Theory]

@@ -37,7 +37,8 @@ public class ClassifierAndStatusTests
     public void ControlPlaneStatus_AllowedCode_IsKept(StatusCode code) =>
         Assert.Equal(code, ControlPlaneStatus.Sanitize(new Status(code, "x")).StatusCode);
 
-    public static TheoryData<RetryOn, string, int?, Type?, bool> Cases => new()
+    // The model types are internal; xUnit's data members and test methods are public, so the data is typed object.
+    public static TheoryData<object, string, int?, Type?, bool> Cases => new()
     {
         { RetryOn.Http5xx, "GET", 500, null, true },
         { RetryOn.Http5xx, "GET", 404, null, false },
@@ -53,8 +54,9 @@ public class ClassifierAndStatusTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void RetryClassifier_HttpOutcome_FollowsRetryOn(RetryOn retryOn, string method, int? status, Type? exceptionType, bool retryable)
+    public void RetryClassifier_HttpOutcome_FollowsRetryOn(object retryOnValue, string method, int? status, Type? exceptionType, bool retryable)
     {
+        var retryOn = (RetryOn)retryOnValue;
         var policy = new RetryPolicy { RetryOn = retryOn };
         using var request = new HttpRequestMessage(new HttpMethod(method), "http://catalog/");
         using var response = status is { } s ? new HttpResponseMessage((HttpStatusCode)s) : null;

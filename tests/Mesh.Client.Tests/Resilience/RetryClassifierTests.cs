@@ -10,7 +10,7 @@ namespace Mesh.Client.Tests.Resilience;
 /// <summary>The one classification both doors use: which outcome a route's retry policy retries.</summary>
 public class RetryClassifierTests
 {
-    public static TheoryData<RetryOn, StatusCode, bool, bool, bool> GrpcCases => new()
+    public static TheoryData<object, StatusCode, bool, bool, bool> GrpcCases => new()
     {
         { RetryOn.Unavailable, StatusCode.Unavailable, false, false, true },
         { RetryOn.Unavailable, StatusCode.Internal, false, false, false },
@@ -26,9 +26,9 @@ public class RetryClassifierTests
 
     [Theory]
     [MemberData(nameof(GrpcCases))]
-    public void IsRetryable_GrpcOutcome_FollowsRetryOnCommitAndDrops(RetryOn retryOn, StatusCode status, bool dropped, bool committed, bool retryable)
+    public void IsRetryable_GrpcOutcome_FollowsRetryOnCommitAndDrops(object retryOnValue, StatusCode status, bool dropped, bool committed, bool retryable)
     {
-        var policy = new RetryPolicy { RetryOn = retryOn };
+        var policy = new RetryPolicy { RetryOn = (RetryOn)retryOnValue };
 
         Assert.Equal(retryable, RetryClassifier.IsRetryable(policy, AttemptOutcome.Grpc((int)status, dropped, committed)));
     }

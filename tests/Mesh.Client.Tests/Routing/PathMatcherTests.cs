@@ -96,8 +96,9 @@ public class PathMatcherTests
     [InlineData(PathMatchKind.Prefix, "/api", false)]
     [InlineData(PathMatchKind.Exact, "/", false)]
     [InlineData(PathMatchKind.Regex, ".*", false)]
-    public void MatchesEverything_OnlyForEmptyOrRootPrefix(PathMatchKind kind, string value, bool expected)
+    public void MatchesEverything_OnlyForEmptyOrRootPrefix(object kindValue, string value, bool expected)
     {
+        var kind = (PathMatchKind)kindValue;
         Assert.Equal(expected, new PathMatcher(new PathMatch(kind, value)).MatchesEverything);
     }
 }

@@ -1,8 +1,6 @@
-using Envoy.Config.Cluster.V3;
 using Envoy.Config.Endpoint.V3;
 using Envoy.Config.Listener.V3;
 using Envoy.Config.Route.V3;
-using Envoy.Service.Discovery.V3;
 using Grpc.Core;
 using Mesh.Client.Testing;
 using Mesh.Client.Tests.TestInfrastructure;

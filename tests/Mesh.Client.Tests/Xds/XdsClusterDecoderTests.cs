@@ -270,7 +270,8 @@ public class XdsClusterDecoderTests
         Assert.StartsWith("type: STATIC is not supported", Error(new Cluster { Name = "c" }), StringComparison.Ordinal);
     }
 
-    public static TheoryData<int, Mesh.Client.Model.LoadBalancingPolicy> LbPolicyEnums => new()
+    // The model types are internal; xUnit's data members and test methods are public, so the data is typed object.
+    public static TheoryData<int, object> LbPolicyEnums => new()
     {
         { (int)Cluster.Types.LbPolicy.RoundRobin, RoundRobinPolicy.Instance },
         { (int)Cluster.Types.LbPolicy.Random, RandomPolicy.Instance },
@@ -281,8 +282,9 @@ public class XdsClusterDecoderTests
 
     [Theory]
     [MemberData(nameof(LbPolicyEnums))]
-    public void Decode_LbPolicyWithoutConfig_Defaults(int lbPolicy, Mesh.Client.Model.LoadBalancingPolicy expected)
+    public void Decode_LbPolicyWithoutConfig_Defaults(int lbPolicy, object expectedValue)
     {
+        var expected = (Mesh.Client.Model.LoadBalancingPolicy)expectedValue;
         var cluster = EdsCluster();
         cluster.LbPolicy = (Cluster.Types.LbPolicy)lbPolicy;
 
@@ -393,7 +395,8 @@ public class XdsClusterDecoderTests
         Assert.Equal(new RingHashPolicy { MinRingSize = 10, MaxRingSize = 20 }, Valid(cluster).LoadBalancing);
     }
 
-    public static TheoryData<IMessage, Mesh.Client.Model.LoadBalancingPolicy> PolicyExtensions => new()
+    // The model types are internal; xUnit's data members and test methods are public, so the data is typed object.
+    public static TheoryData<IMessage, object> PolicyExtensions => new()
     {
         { new RoundRobinConfig(), RoundRobinPolicy.Instance },
         { new LeastRequestConfig(), new LeastRequestPolicy { ChoiceCount = 2 } },
@@ -408,8 +411,9 @@ public class XdsClusterDecoderTests
 
     [Theory]
     [MemberData(nameof(PolicyExtensions))]
-    public void Decode_LoadBalancingPolicyExtension_MapsToPolicy(IMessage config, Mesh.Client.Model.LoadBalancingPolicy expected)
+    public void Decode_LoadBalancingPolicyExtension_MapsToPolicy(IMessage config, object expectedValue)
     {
+        var expected = (Mesh.Client.Model.LoadBalancingPolicy)expectedValue;
         Assert.Equal(expected, Valid(WithPolicies(config)).LoadBalancing);
     }
 

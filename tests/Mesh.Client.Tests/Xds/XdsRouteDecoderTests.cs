@@ -194,7 +194,8 @@ public class XdsRouteDecoderTests
         Assert.Equal("virtual_hosts[0].routes[0].match: field not present", Error(new Route { Route_ = new RouteAction { Cluster = "c1" } }));
     }
 
-    public static TheoryData<string, MeshHeaderMatch> HeaderMatchers => new()
+    // The model types are internal; xUnit's data members and test methods are public, so the data is typed object.
+    public static TheoryData<string, object> HeaderMatchers => new()
     {
         { "exact", new MeshHeaderMatch { Name = "x-track", Kind = HeaderMatchKind.Exact, Value = "v" } },
         { "prefix", new MeshHeaderMatch { Name = "x-track", Kind = HeaderMatchKind.Prefix, Value = "v" } },
@@ -214,8 +215,9 @@ public class XdsRouteDecoderTests
 
     [Theory]
     [MemberData(nameof(HeaderMatchers))]
-    public void Decode_HeaderMatcher_MapsToHeaderMatch(string kind, MeshHeaderMatch expected)
+    public void Decode_HeaderMatcher_MapsToHeaderMatch(string kind, object expectedValue)
     {
+        var expected = (MeshHeaderMatch)expectedValue;
         var header = new HeaderMatcher { Name = "x-track" };
         switch (kind)
         {
@@ -565,7 +567,8 @@ public class XdsRouteDecoderTests
         return match;
     }
 
-    public static TheoryData<string, QueryParameterMatch> QueryStringMatchers => new()
+    // The model types are internal; xUnit's data members and test methods are public, so the data is typed object.
+    public static TheoryData<string, object> QueryStringMatchers => new()
     {
         { "exact", new QueryParameterMatch { Name = "v", Kind = HeaderMatchKind.Exact, Value = "2" } },
         { "prefix", new QueryParameterMatch { Name = "v", Kind = HeaderMatchKind.Prefix, Value = "2" } },
@@ -576,8 +579,9 @@ public class XdsRouteDecoderTests
 
     [Theory]
     [MemberData(nameof(QueryStringMatchers))]
-    public void Decode_QueryParameterStringMatch_Mapped(string kind, QueryParameterMatch expected)
+    public void Decode_QueryParameterStringMatch_Mapped(string kind, object expectedValue)
     {
+        var expected = (QueryParameterMatch)expectedValue;
         var matcher = kind switch
         {
             "exact" => new StringMatcher { Exact = expected.Value },
