@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using Mesh.Client.Balancing.Internal;
-using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
+using Mesh.Client.Runtime.Internal;
 
 namespace Mesh.Client.Benchmarks;
 

@@ -1,8 +1,8 @@
 using BenchmarkDotNet.Attributes;
 using Envoy.Config.Endpoint.V3;
 using Google.Protobuf.WellKnownTypes;
-using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
+using Mesh.Client.Runtime.Internal;
 
 namespace Mesh.Client.Benchmarks;
 

@@ -4,8 +4,8 @@ using Envoy.Config.Core.V3;
 using Envoy.Config.Endpoint.V3;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
-using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Xds.Internal;
 
 namespace Mesh.Client.Benchmarks;

@@ -1,6 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using Mesh.Client.Configuration;
-using Mesh.Client.Model;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Mesh.Client.Benchmarks;

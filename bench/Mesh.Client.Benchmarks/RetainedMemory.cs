@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using Google.Protobuf.WellKnownTypes;
-using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Xds.Internal;
 
 namespace Mesh.Client.Benchmarks;

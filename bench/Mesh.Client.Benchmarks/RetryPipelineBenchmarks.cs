@@ -1,10 +1,9 @@
 using System.Net;
 using BenchmarkDotNet.Attributes;
 using Mesh.Client.Configuration;
-using Mesh.Client.Http.Internal;
-using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
 using Mesh.Client.Resilience.Internal;
+using Mesh.Client.Runtime.Internal;
 using Microsoft.Extensions.DependencyInjection;
 using Polly;
 

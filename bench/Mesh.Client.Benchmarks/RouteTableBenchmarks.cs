@@ -2,9 +2,9 @@ using System.Collections.Frozen;
 using System.Globalization;
 using BenchmarkDotNet.Attributes;
 using Grpc.Core;
-using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
 using Mesh.Client.Routing.Internal;
+using Mesh.Client.Runtime.Internal;
 
 namespace Mesh.Client.Benchmarks;
 

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
-using Mesh.Client.Grpc;
 using Mesh.Samples.Echo;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -293,11 +292,11 @@ internal sealed class TelemetryRig : IAsyncDisposable
                     _received.Record(14, new("grpc.method", "echo.Echo/Hello"), new("grpc.target", "xds:///catalog"), new("grpc.status", "OK"));
                     _callDuration.Record(seconds, new("grpc.method", "echo.Echo/Hello"), new("grpc.target", "xds:///catalog"), new("grpc.status", "OK"));
                 }
-                : seconds =>
-                {
-                    _attemptDuration.Record(seconds, new TagList { { "mesh.service", "catalog" }, { "mesh.cluster", "catalog" }, { "grpc.lb.locality", null }, { "http.response.status_code", Boxed200 } });
-                    _callDuration.Record(seconds, new TagList { { "http.request.method", "GET" }, { "mesh.service", "catalog" }, { "mesh.route", "default" }, { "http.response.status_code", Boxed200 } });
-                };
+        : seconds =>
+        {
+            _attemptDuration.Record(seconds, new TagList { { "mesh.service", "catalog" }, { "mesh.cluster", "catalog" }, { "grpc.lb.locality", null }, { "http.response.status_code", Boxed200 } });
+            _callDuration.Record(seconds, new TagList { { "http.request.method", "GET" }, { "mesh.service", "catalog" }, { "mesh.route", "default" }, { "http.response.status_code", Boxed200 } });
+        };
     }
 
     /// <summary>Counts the spans it is given, and keeps none.</summary>

@@ -4,10 +4,9 @@
 // ClusterLoadAssignment resources. For each policy it sends HttpClient requests and gRPC calls and prints,
 // per endpoint, how many each backend answered and the SPIFFE identity the endpoint proved.
 using System.Diagnostics;
+using System.Text.Json.Nodes;
 using Grpc.Core;
 using Grpc.Net.Client;
-using System.Security.Cryptography.X509Certificates;
-using System.Text.Json.Nodes;
 using Mesh.Client.Grpc;
 using Mesh.Client.Http;
 using Mesh.Client.Testing;

@@ -1,5 +1,4 @@
 using System.Net.Http.Json;
-using Aspire.Hosting;
 using Aspire.Hosting.Testing;
 
 namespace Mesh.Samples.AppHost.Tests;

@@ -9,7 +9,6 @@ using Mesh.Client.Grpc.Internal;
 using Mesh.Client.Http.Internal;
 using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Security.Internal;
-using Mesh.Client.Resilience.Internal;
 using Mesh.Client.ServiceDiscovery.Internal;
 using Mesh.Client.Telemetry.Internal;
 using Microsoft.Extensions.Configuration;

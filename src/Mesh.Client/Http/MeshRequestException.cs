@@ -1,5 +1,3 @@
-using System.Net.Http;
-
 namespace Mesh.Client.Http;
 
 /// <summary>Why the mesh could not send a request.</summary>

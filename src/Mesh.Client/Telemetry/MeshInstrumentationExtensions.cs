@@ -1,6 +1,4 @@
 using Mesh.Client.Telemetry;
-using OpenTelemetry.Metrics;
-using OpenTelemetry.Trace;
 
 namespace OpenTelemetry.Trace
 {

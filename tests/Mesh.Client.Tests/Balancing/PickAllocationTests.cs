@@ -1,6 +1,6 @@
 using Mesh.Client.Balancing.Internal;
-using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Tests.TestInfrastructure;
 using static Mesh.Client.Tests.TestInfrastructure.BalancingTestData;
 

@@ -1,10 +1,8 @@
-using System.Net;
 using Mesh.Client.Http;
 using Mesh.Client.Tests.TestInfrastructure;
 using Mesh.Samples.Echo;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
-using Mesh.Client.Runtime.Internal;
 
 namespace Mesh.Client.Tests.Http;
 

@@ -14,9 +14,9 @@ using Mesh.Client.Model.Internal;
 using Mesh.Client.Xds.Internal;
 using Microsoft.Extensions.Configuration;
 using LeastRequestConfig = Envoy.Extensions.LoadBalancingPolicies.LeastRequest.V3.LeastRequest;
+using LoadBalancingPolicy = Mesh.Client.Model.LoadBalancingPolicy;
 using MaglevConfig = Envoy.Extensions.LoadBalancingPolicies.Maglev.V3.Maglev;
 using RingHashConfig = Envoy.Extensions.LoadBalancingPolicies.RingHash.V3.RingHash;
-using LoadBalancingPolicy = Mesh.Client.Model.LoadBalancingPolicy;
 using XdsLoadBalancingPolicy = Envoy.Config.Cluster.V3.LoadBalancingPolicy;
 using XdsRetryPolicy = Envoy.Config.Route.V3.RetryPolicy;
 

@@ -1,8 +1,7 @@
-using Mesh.Client.Runtime.Internal;
 using Grpc.Core;
-using Mesh.Client.Balancing.Internal;
 using Mesh.Client.Model;
 using Mesh.Client.Routing.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Tests.TestInfrastructure;
 using static Mesh.Client.Tests.TestInfrastructure.BalancingTestData;
 

@@ -1,4 +1,3 @@
-using Mesh.Client.Balancing.Internal;
 using Mesh.Client.Model;
 using Mesh.Client.Runtime.Internal;
 using Microsoft.Extensions.Time.Testing;

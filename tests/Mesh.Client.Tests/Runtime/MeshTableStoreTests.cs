@@ -3,7 +3,6 @@ using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Security.Internal;
 using Mesh.Client.Tests.TestInfrastructure;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Http.Resilience;
 
 namespace Mesh.Client.Tests.Runtime;
 

@@ -1,11 +1,9 @@
 using Grpc.Core;
 using Grpc.Net.Client;
 using Mesh.Client.Grpc;
-using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
 using Mesh.Client.Tests.TestInfrastructure;
 using Mesh.Samples.Echo;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Mesh.Client.Tests.Security;
 

@@ -1,12 +1,10 @@
 using System.Diagnostics;
 using System.Net;
 using Mesh.Client.Http;
-using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
 using Mesh.Client.Security;
 using Mesh.Client.Tests.TestInfrastructure;
 using Mesh.Samples.Echo;
-using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry;
 using OpenTelemetry.Trace;
 

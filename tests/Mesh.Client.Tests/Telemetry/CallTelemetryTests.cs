@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Mesh.Client.Grpc;
-using Mesh.Client.Telemetry;
 using Mesh.Client.Tests.TestInfrastructure;
 using Mesh.Samples.Echo;
 using Microsoft.Extensions.DependencyInjection;

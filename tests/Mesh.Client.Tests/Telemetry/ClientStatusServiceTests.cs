@@ -1,6 +1,5 @@
 using Envoy.Admin.V3;
 using Envoy.Service.Status.V3;
-using Grpc.Core;
 using Grpc.Net.Client;
 using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Tests.TestInfrastructure;

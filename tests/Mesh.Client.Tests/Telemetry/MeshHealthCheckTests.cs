@@ -1,7 +1,6 @@
 using Mesh.Client.Configuration;
 using Mesh.Client.Grpc;
 using Mesh.Client.Runtime.Internal;
-using Mesh.Client.Testing;
 using Mesh.Client.Tests.TestInfrastructure;
 using Mesh.Client.Xds.Internal;
 using Mesh.Samples.Echo;

@@ -2,7 +2,6 @@ using System.Diagnostics.Metrics;
 using Mesh.Client.Grpc;
 using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Telemetry;
-using Mesh.Client.Testing;
 using Mesh.Client.Tests.TestInfrastructure;
 using Mesh.Client.Xds.Internal;
 using Mesh.Samples.Echo;

@@ -1,6 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
-using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Security.Internal;
 using Mesh.Client.Testing;
 using Mesh.Samples.Echo;

@@ -1,4 +1,3 @@
-using Mesh.Client.Model;
 using Mesh.Client.Runtime.Internal;
 
 namespace Mesh.Client.Balancing.Internal;

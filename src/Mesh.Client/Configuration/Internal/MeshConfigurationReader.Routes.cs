@@ -1,4 +1,3 @@
-using Mesh.Client.Model;
 using Microsoft.Extensions.Configuration;
 
 namespace Mesh.Client.Configuration.Internal;

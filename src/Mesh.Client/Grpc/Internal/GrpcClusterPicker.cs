@@ -1,9 +1,9 @@
 using Grpc.Core;
 using Grpc.Net.Client.Balancer;
 using Mesh.Client.Balancing.Internal;
-using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Resilience.Internal;
 using Mesh.Client.Routing.Internal;
+using Mesh.Client.Runtime.Internal;
 
 namespace Mesh.Client.Grpc.Internal;
 

@@ -1,4 +1,3 @@
-using Mesh.Client.Balancing.Internal;
 using Mesh.Client.Routing.Internal;
 using Mesh.Client.Runtime.Internal;
 

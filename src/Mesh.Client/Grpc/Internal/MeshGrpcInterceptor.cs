@@ -1,9 +1,8 @@
 using Grpc.Core;
 using Grpc.Core.Interceptors;
-using Mesh.Client.Runtime.Internal;
-using Mesh.Client.Model;
 using Mesh.Client.Grpc.Internal.Calls;
 using Mesh.Client.Routing.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Telemetry.Internal;
 using Microsoft.Extensions.Logging;
 

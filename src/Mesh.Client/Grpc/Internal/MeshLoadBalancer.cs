@@ -1,8 +1,7 @@
 using Grpc.Core;
 using Grpc.Net.Client.Balancer;
-using Mesh.Client.Balancing.Internal;
-using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Routing.Internal;
+using Mesh.Client.Runtime.Internal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 

@@ -1,9 +1,8 @@
 using Grpc.Core;
 using Grpc.Net.Client.Balancer;
 using Grpc.Net.Client.Configuration;
-using Mesh.Client.Balancing.Internal;
-using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Routing.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Xds.Internal;
 using Microsoft.Extensions.Logging;
 

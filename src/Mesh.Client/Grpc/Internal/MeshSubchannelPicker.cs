@@ -1,6 +1,5 @@
 using Grpc.Core;
 using Grpc.Net.Client.Balancer;
-using Mesh.Client.Balancing.Internal;
 using Mesh.Client.Routing.Internal;
 using Mesh.Client.Runtime.Internal;
 

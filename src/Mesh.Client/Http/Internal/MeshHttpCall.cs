@@ -1,9 +1,8 @@
-using Mesh.Client.Runtime.Internal;
 using System.Net;
-using Mesh.Client.Balancing.Internal;
 using Mesh.Client.Model;
 using Mesh.Client.Resilience.Internal;
 using Mesh.Client.Routing.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Security.Internal;
 using Mesh.Client.Telemetry.Internal;
 using Polly;

@@ -1,5 +1,5 @@
-using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Routing.Internal;
+using Mesh.Client.Runtime.Internal;
 
 namespace Mesh.Client.Http.Internal;
 

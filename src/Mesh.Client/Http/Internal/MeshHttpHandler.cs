@@ -1,11 +1,11 @@
-using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
 using Mesh.Client.Resilience.Internal;
-using Polly;
-using Polly.Timeout;
 using Mesh.Client.Routing.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Telemetry.Internal;
 using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.Timeout;
 
 namespace Mesh.Client.Http.Internal;
 

@@ -1,4 +1,3 @@
-using System.Net.Http;
 using Mesh.Client.Http;
 using Polly.Timeout;
 

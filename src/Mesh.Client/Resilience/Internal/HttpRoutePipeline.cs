@@ -1,4 +1,3 @@
-using System.Net.Http;
 using Mesh.Client.Model;
 using Mesh.Client.Routing.Internal;
 using Polly;

@@ -1,5 +1,4 @@
 using Mesh.Client.Runtime.Internal;
-using Mesh.Client.Balancing.Internal;
 
 namespace Mesh.Client.Resilience.Internal;
 

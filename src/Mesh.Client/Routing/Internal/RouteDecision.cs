@@ -1,5 +1,5 @@
-using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Balancing.Internal;
+using Mesh.Client.Runtime.Internal;
 
 namespace Mesh.Client.Routing.Internal;
 

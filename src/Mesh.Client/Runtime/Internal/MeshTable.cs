@@ -1,5 +1,4 @@
 using System.Collections.Frozen;
-using Mesh.Client.Balancing.Internal;
 using Mesh.Client.Model;
 using Mesh.Client.Routing.Internal;
 

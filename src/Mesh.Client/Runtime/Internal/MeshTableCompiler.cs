@@ -1,7 +1,7 @@
 using System.Collections.Frozen;
 using Mesh.Client.Balancing.Internal;
-using Mesh.Client.Model.Internal;
 using Mesh.Client.Model;
+using Mesh.Client.Model.Internal;
 using Mesh.Client.Routing.Internal;
 using Mesh.Client.Security.Internal;
 

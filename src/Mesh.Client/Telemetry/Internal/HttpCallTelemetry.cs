@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Mesh.Client.Balancing.Internal;
 using Mesh.Client.Runtime.Internal;
 
 namespace Mesh.Client.Telemetry.Internal;

@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using Mesh.Client.Balancing.Internal;
 using Mesh.Client.Runtime.Internal;
 
 namespace Mesh.Client.Telemetry.Internal;

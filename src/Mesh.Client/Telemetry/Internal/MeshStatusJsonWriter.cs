@@ -1,10 +1,9 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Mesh.Client.Balancing.Internal;
-using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
 using Mesh.Client.Routing.Internal;
+using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Xds.Internal;
 
 namespace Mesh.Client.Telemetry.Internal;

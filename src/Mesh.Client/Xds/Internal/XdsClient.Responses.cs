@@ -1,10 +1,7 @@
 using System.Globalization;
-using Envoy.Config.Core.V3;
 using Envoy.Service.Discovery.V3;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
-using Mesh.Client.Telemetry.Internal;
-using Microsoft.Extensions.Logging;
 
 namespace Mesh.Client.Xds.Internal;
 

@@ -1,10 +1,8 @@
 using System.Globalization;
 using System.Threading.Channels;
 using Envoy.Service.Discovery.V3;
-using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Grpc.Net.Client;
-using Microsoft.Extensions.Logging;
 
 namespace Mesh.Client.Xds.Internal;
 

@@ -1,8 +1,5 @@
-using System.Threading.Channels;
 using Envoy.Config.Core.V3;
-using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
-using Grpc.Net.Client;
 using Mesh.Client.Telemetry.Internal;
 using Microsoft.Extensions.Logging;
 

@@ -2,8 +2,8 @@ using System.Collections.Concurrent;
 using System.Collections.Frozen;
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Mesh.Client.Runtime.Internal;
 using Mesh.Client.Model;
+using Mesh.Client.Runtime.Internal;
 using Microsoft.Extensions.Logging;
 
 namespace Mesh.Client.Xds.Internal;

@@ -1,15 +1,9 @@
 using Envoy.Config.Route.V3;
-using Envoy.Type.Matcher.V3;
-using Envoy.Type.V3;
-using Google.Protobuf.Collections;
-using Google.Protobuf.WellKnownTypes;
 using Mesh.Client.Model;
 using static Mesh.Client.Xds.Internal.XdsResourceDecoder;
 using MeshHashPolicy = Mesh.Client.Model.HashPolicy;
 using MeshRetryPolicy = Mesh.Client.Model.RetryPolicy;
 using MeshWeightedCluster = Mesh.Client.Model.WeightedCluster;
-using XdsRetryPolicy = Envoy.Config.Route.V3.RetryPolicy;
-using XdsRouteMatch = Envoy.Config.Route.V3.RouteMatch;
 
 namespace Mesh.Client.Xds.Internal;
 

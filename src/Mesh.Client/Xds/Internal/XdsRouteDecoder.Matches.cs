@@ -1,12 +1,9 @@
 using Envoy.Config.Route.V3;
 using Envoy.Type.Matcher.V3;
 using Envoy.Type.V3;
-using Google.Protobuf.WellKnownTypes;
 using Mesh.Client.Model;
 using static Mesh.Client.Xds.Internal.XdsResourceDecoder;
 using MeshHeaderMatch = Mesh.Client.Model.HeaderMatch;
-using MeshRouteMatch = Mesh.Client.Model.RouteMatch;
-using MeshWeightedCluster = Mesh.Client.Model.WeightedCluster;
 using RegexFactory = Mesh.Client.Routing.Internal.RegexFactory;
 using XdsRouteMatch = Envoy.Config.Route.V3.RouteMatch;
 

@@ -1,15 +1,11 @@
 using Envoy.Config.Route.V3;
 using Envoy.Extensions.Filters.Http.Fault.V3;
-using Envoy.Type.V3;
 using Google.Protobuf.Collections;
 using Google.Protobuf.WellKnownTypes;
 using Mesh.Client.Model;
 using Mesh.Client.Model.Internal;
 using static Mesh.Client.Xds.Internal.XdsResourceDecoder;
-using MeshHeaderMatch = Mesh.Client.Model.HeaderMatch;
 using MeshRetryPolicy = Mesh.Client.Model.RetryPolicy;
-using MeshWeightedCluster = Mesh.Client.Model.WeightedCluster;
-using RegexFactory = Mesh.Client.Routing.Internal.RegexFactory;
 using XdsRetryPolicy = Envoy.Config.Route.V3.RetryPolicy;
 
 namespace Mesh.Client.Xds.Internal;

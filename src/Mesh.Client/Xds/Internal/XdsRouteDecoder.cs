@@ -1,16 +1,9 @@
 using Envoy.Config.Route.V3;
-using Envoy.Type.Matcher.V3;
-using Envoy.Type.V3;
-using Google.Protobuf.Collections;
-using Google.Protobuf.WellKnownTypes;
 using Mesh.Client.Model;
 using static Mesh.Client.Xds.Internal.XdsResourceDecoder;
 using MeshHeaderMatch = Mesh.Client.Model.HeaderMatch;
 using MeshRetryPolicy = Mesh.Client.Model.RetryPolicy;
 using MeshRouteMatch = Mesh.Client.Model.RouteMatch;
-using RegexFactory = Mesh.Client.Routing.Internal.RegexFactory;
-using XdsRetryPolicy = Envoy.Config.Route.V3.RetryPolicy;
-using XdsRouteMatch = Envoy.Config.Route.V3.RouteMatch;
 
 namespace Mesh.Client.Xds.Internal;
 
