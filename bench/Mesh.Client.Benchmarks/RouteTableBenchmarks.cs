@@ -136,6 +136,24 @@ public class RouteTableBenchmarks
     }
 
     /// <summary>
+    /// What the HttpClient door does per attempt since the request core: route match, then
+    /// <see cref="RouteDecision.Decide{TRequest}"/> (cluster choice, circuit-breaker slot, hash, pick avoiding the
+    /// previous endpoint), then the slot given back.
+    /// </summary>
+    [Benchmark(Description = "HttpClient: match + route decision (the door)")]
+    public object? HttpMatchAndDecide()
+    {
+        var route = _service.Match(Path(_uri), _request)!;
+        var decision = RouteDecision.Decide(route, new HttpRequestView(_request), _random, _channelId, previous: null);
+        if (decision.Endpoint is not null)
+        {
+            decision.Cluster!.State.Release();
+        }
+
+        return decision.Endpoint;
+    }
+
+    /// <summary>
     /// The same over the gRPC view: the interceptor's <c>MatchIndex(method path, metadata)</c>, then cluster
     /// choice, hash and pick. (A gRPC channel then picks a subchannel through its own picker; the cluster
     /// pick stands in for it.)
