@@ -63,29 +63,70 @@ internal sealed partial class MeshLoadBalancer : LoadBalancer
 
         if (resolution is not { Table: { } table, Service: { } service })
         {
-            var status = state.Status.StatusCode != StatusCode.OK
-                ? state.Status
-                : new Status(StatusCode.Unavailable, "The mesh resolver gave no mesh configuration.");
-            // The mesh resolver reports an error only when the service itself is gone (deleted by the control
-            // plane, removed from appsettings) or never had configuration; an unreachable control plane leaves
-            // the last good configuration in the table (gRFC A57), so there is nothing to keep here.
-            lock (_lock)
-            {
-                _service = null;
-            }
-
-            Log.ResolverError(_logger, status.Detail);
-            _controller.UpdateState(new BalancerState(ConnectivityState.TransientFailure, new FailurePicker(status)));
+            FailChannel(state.Status);
             return;
         }
 
         var created = new List<SubchannelEntry>();
         var removed = new List<SubchannelEntry>();
+        if (!TakeResolution(resolution, table, service, state.Addresses ?? [], created, removed))
+        {
+            return;
+        }
+
+        foreach (var entry in removed)
+        {
+            entry.Registration?.Dispose();
+            entry.Subchannel?.Dispose();
+        }
+
+        foreach (var entry in created)
+        {
+            var subchannel = _controller.CreateSubchannel(new SubchannelOptions([entry.Address]));
+            entry.Subchannel = subchannel;
+            entry.Registration = subchannel.OnStateChanged(s => OnSubchannelStateChanged(entry, s));
+        }
+
+        Log.Updated(_logger, service.Name, _version, created.Count, removed.Count);
+        UpdatePicker();
+        WatchClusters();
+
+        foreach (var entry in created)
+        {
+            entry.Subchannel!.RequestConnection();
+        }
+    }
+
+    /// <summary>The resolver gave an error or no mesh configuration: every call fails with its status.</summary>
+    private void FailChannel(Status resolverStatus)
+    {
+        var status = resolverStatus.StatusCode != StatusCode.OK
+            ? resolverStatus
+            : new Status(StatusCode.Unavailable, "The mesh resolver gave no mesh configuration.");
+        // The mesh resolver reports an error only when the service itself is gone (deleted by the control
+        // plane, removed from appsettings) or never had configuration; an unreachable control plane leaves
+        // the last good configuration in the table (gRFC A57), so there is nothing to keep here.
+        lock (_lock)
+        {
+            _service = null;
+        }
+
+        Log.ResolverError(_logger, status.Detail);
+        _controller.UpdateState(new BalancerState(ConnectivityState.TransientFailure, new FailurePicker(status)));
+    }
+
+    /// <summary>
+    /// Under the lock, takes the resolution's table and service and matches the subchannels to its addresses:
+    /// <paramref name="created"/> gets an entry per new address, <paramref name="removed"/> those whose address went
+    /// away (both to be made or disposed outside the lock). False when the balancer is disposed.
+    /// </summary>
+    private bool TakeResolution(MeshResolution resolution, MeshTable table, ServiceRouteTable service, IReadOnlyList<BalancerAddress> addresses, List<SubchannelEntry> created, List<SubchannelEntry> removed)
+    {
         lock (_lock)
         {
             if (_disposed)
             {
-                return;
+                return false;
             }
 
             _service = service;
@@ -93,7 +134,7 @@ internal sealed partial class MeshLoadBalancer : LoadBalancer
             _tlsUnavailable = resolution.TlsUnavailable;
             _version = table.Snapshot.Version;
             var wanted = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var address in state.Addresses ?? [])
+            foreach (var address in addresses)
             {
                 // An endpoint whose TLS settings change gets a new subchannel: its connections are made anew.
                 var key = AddressKey(address.EndPoint.Host, address.EndPoint.Port);
@@ -125,27 +166,7 @@ internal sealed partial class MeshLoadBalancer : LoadBalancer
             }
         }
 
-        foreach (var entry in removed)
-        {
-            entry.Registration?.Dispose();
-            entry.Subchannel?.Dispose();
-        }
-
-        foreach (var entry in created)
-        {
-            var subchannel = _controller.CreateSubchannel(new SubchannelOptions([entry.Address]));
-            entry.Subchannel = subchannel;
-            entry.Registration = subchannel.OnStateChanged(s => OnSubchannelStateChanged(entry, s));
-        }
-
-        Log.Updated(_logger, service.Name, _version, created.Count, removed.Count);
-        UpdatePicker();
-        WatchClusters();
-
-        foreach (var entry in created)
-        {
-            entry.Subchannel!.RequestConnection();
-        }
+        return true;
     }
 
     public override void RequestConnection()

@@ -148,49 +148,12 @@ internal sealed partial class MeshResolver : Resolver
 
         if (!table.Services.TryGetValue(_name, out var service))
         {
-            string message;
-            if (table.Snapshot.FailedServices.TryGetValue(_name, out var failure))
-            {
-                message = $"{Display}: {failure.Message}";
-            }
-            else if (_runtime.Discovery is { } discovery)
-            {
-                if (!Volatile.Read(ref _waitExpired))
-                {
-                    // The control plane has not answered yet. The channel gets a result that makes calls
-                    // wait for a picker, so that each call's deadline bounds its wait; the wait timeout
-                    // below bounds calls without one.
-                    StartLookUp(discovery);
-                    if (!_pendingDelivered)
-                    {
-                        _pendingDelivered = true;
-                        listener(ResolverResult.ForResult([], new ServiceConfig { LoadBalancingConfigs = { new MeshLoadBalancingConfig(MeshResolution.Pending) } }, serviceConfigStatus: null));
-                    }
-
-                    return;
-                }
-
-                message = $"{Display}: no configuration from {discovery.Description} within {discovery.ConfigWaitTimeout.TotalSeconds:0.#} s.";
-            }
-            else
-            {
-                message = $"{Display}: no mesh service named '{_name}' is configured (source: {table.Snapshot.Source}, version {table.Snapshot.Version}). {UnknownServiceMessage.ForGrpcTarget(_runtime)}";
-            }
-
-            _deliveredGeneration = table.Generation;
-            _lastService = null;
-            _lastClusters = [];
-            Log.NotConfigured(_logger, _name, message);
-            listener(ResolverResult.ForFailure(ControlPlaneStatus.Sanitize(new Status(StatusCode.Unavailable, message))));
+            DeliverMissing(table, listener);
             return;
         }
 
         _deliveredGeneration = table.Generation;
-
-        // A route that takes its cluster from a header may reach any cluster of the table.
-        var clusters = service.Routes.Any(r => r.Config.ClusterHeader is not null)
-            ? [.. table.Clusters.Values]
-            : service.Routes.SelectMany(r => r.Clusters).Distinct().ToArray();
+        var clusters = ReachableClusters(table, service);
         if (ReferenceEquals(service, _lastService) && clusters.SequenceEqual(_lastClusters))
         {
             return;
@@ -198,10 +161,67 @@ internal sealed partial class MeshResolver : Resolver
 
         _lastService = service;
         _lastClusters = clusters;
+        var addresses = Addresses(clusters);
+        var serviceConfig = new ServiceConfig { LoadBalancingConfigs = { new MeshLoadBalancingConfig(new MeshResolution(table, service, _tlsUnavailable)) } };
+        Log.Resolved(_logger, _name, addresses.Count, table.Snapshot.Version);
+        listener(ResolverResult.ForResult(addresses, serviceConfig, serviceConfigStatus: null));
+    }
 
-        // One address per endpoint. The channel's connection pool knows an endpoint by host and port only, so
-        // an endpoint that two clusters reach with different TLS settings gets one of them: TLS before
-        // plaintext, else the first cluster's; the other cluster's picker then leaves the endpoint out.
+    /// <summary>The table has no service of the target's name: a pending result while the control plane may still answer, else a failure saying why.</summary>
+    private void DeliverMissing(MeshTable table, Action<ResolverResult> listener)
+    {
+        if (!table.Snapshot.FailedServices.ContainsKey(_name) && _runtime.Discovery is { } discovery && !Volatile.Read(ref _waitExpired))
+        {
+            // The control plane has not answered yet. The channel gets a result that makes calls
+            // wait for a picker, so that each call's deadline bounds its wait; the wait timeout
+            // below bounds calls without one.
+            StartLookUp(discovery);
+            if (!_pendingDelivered)
+            {
+                _pendingDelivered = true;
+                listener(ResolverResult.ForResult([], new ServiceConfig { LoadBalancingConfigs = { new MeshLoadBalancingConfig(MeshResolution.Pending) } }, serviceConfigStatus: null));
+            }
+
+            return;
+        }
+
+        var message = MissingServiceMessage(table);
+        _deliveredGeneration = table.Generation;
+        _lastService = null;
+        _lastClusters = [];
+        Log.NotConfigured(_logger, _name, message);
+        listener(ResolverResult.ForFailure(ControlPlaneStatus.Sanitize(new Status(StatusCode.Unavailable, message))));
+    }
+
+    /// <summary>Why the target has no service: its source's error, the control plane's silence, or no such service.</summary>
+    private string MissingServiceMessage(MeshTable table)
+    {
+        if (table.Snapshot.FailedServices.TryGetValue(_name, out var failure))
+        {
+            return $"{Display}: {failure.Message}";
+        }
+
+        if (_runtime.Discovery is { } discovery)
+        {
+            return $"{Display}: no configuration from {discovery.Description} within {discovery.ConfigWaitTimeout.TotalSeconds:0.#} s.";
+        }
+
+        return $"{Display}: no mesh service named '{_name}' is configured (source: {table.Snapshot.Source}, version {table.Snapshot.Version}). {UnknownServiceMessage.ForGrpcTarget(_runtime)}";
+    }
+
+    /// <summary>The clusters the service's routes can reach: every cluster of the table when a route takes its cluster from a header.</summary>
+    private static ClusterRuntime[] ReachableClusters(MeshTable table, ServiceRouteTable service) =>
+        service.Routes.Any(r => r.Config.ClusterHeader is not null)
+            ? [.. table.Clusters.Values]
+            : service.Routes.SelectMany(r => r.Clusters).Distinct().ToArray();
+
+    /// <summary>
+    /// One address per endpoint. The channel's connection pool knows an endpoint by host and port only, so
+    /// an endpoint that two clusters reach with different TLS settings gets one of them: TLS before
+    /// plaintext, else the first cluster's; the other cluster's picker then leaves the endpoint out.
+    /// </summary>
+    private List<BalancerAddress> Addresses(ClusterRuntime[] clusters)
+    {
         var addresses = new List<BalancerAddress>();
         var byAddress = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var cluster in clusters)
@@ -242,9 +262,7 @@ internal sealed partial class MeshResolver : Resolver
             }
         }
 
-        var serviceConfig = new ServiceConfig { LoadBalancingConfigs = { new MeshLoadBalancingConfig(new MeshResolution(table, service, _tlsUnavailable)) } };
-        Log.Resolved(_logger, _name, addresses.Count, table.Snapshot.Version);
-        listener(ResolverResult.ForResult(addresses, serviceConfig, serviceConfigStatus: null));
+        return addresses;
     }
 }
 

@@ -14,6 +14,7 @@ namespace Mesh.Client.Routing.Internal;
 internal sealed class ServiceRouteTable
 {
     private readonly Node _root;
+    private object? _doorSlot;
 
     public ServiceRouteTable(MeshService config, CompiledRoute[] routes)
     {
@@ -38,14 +39,12 @@ internal sealed class ServiceRouteTable
 
     public string Name => Config.Name;
 
-    private System.Collections.Concurrent.ConcurrentDictionary<HttpMethod, (string Call, string Attempt)>? _spanNames;
-
-    /// <summary>The names of the spans of an HttpClient call to this service (<c>GET catalog</c>, <c>Attempt GET catalog</c>), made once per method.</summary>
-    public (string Call, string Attempt) SpanNames(HttpMethod method)
-    {
-        var names = _spanNames ?? Interlocked.CompareExchange(ref _spanNames, new(), null) ?? _spanNames!;
-        return names.GetOrAdd(method, static (m, service) => ($"{m.Method} {service}", $"Attempt {m.Method} {service}"), Name);
-    }
+    /// <summary>
+    /// A slot for what a front door makes for this service once and keeps with it (the HttpClient door keeps its
+    /// span names here: see <c>HttpSpanNames.For</c>). Routing neither fills nor reads it; being a field of the
+    /// table, it is built once per table and goes away with it.
+    /// </summary>
+    public ref object? DoorSlot => ref _doorSlot;
 
     public CompiledRoute[] Routes { get; }
 

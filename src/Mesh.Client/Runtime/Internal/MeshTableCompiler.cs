@@ -209,6 +209,22 @@ internal sealed class MeshTableCompiler
 
     private ClusterRuntime BuildCluster(MeshCluster cluster, ClusterRuntime? previous)
     {
+        var priorities = BuildPriorities(cluster, PreviousStates(previous));
+
+        // The cluster's lasting state (circuit-breaker count, outlier detector) carries over.
+        var clusterState = previous?.State ?? new ClusterState(cluster.Name);
+        ConfigureOutlierDetection(clusterState, cluster.OutlierDetection, priorities);
+        var runtime = new ClusterRuntime(cluster, priorities, _random, clusterState)
+        {
+            Tls = cluster.Tls is { } tls ? new ClusterTlsConnector(cluster.Name, tls, _certificates, _time, TlsNames) : null,
+        };
+        clusterState.Attach(runtime);
+        return runtime;
+    }
+
+    /// <summary>The previous cluster's endpoint states by address, for the endpoints that stay to keep theirs.</summary>
+    private static Dictionary<string, EndpointState> PreviousStates(ClusterRuntime? previous)
+    {
         var oldStates = new Dictionary<string, EndpointState>(previous?.AllEndpoints.Length ?? 0, StringComparer.Ordinal);
         if (previous is not null)
         {
@@ -218,6 +234,12 @@ internal sealed class MeshTableCompiler
             }
         }
 
+        return oldStates;
+    }
+
+    /// <summary>The cluster's priorities and localities, each endpoint with its old state when it had one, configured anew.</summary>
+    private static LocalityRuntime[][] BuildPriorities(MeshCluster cluster, Dictionary<string, EndpointState> oldStates)
+    {
         var priorities = new LocalityRuntime[cluster.Priorities.Count][];
         for (var p = 0; p < priorities.Length; p++)
         {
@@ -244,32 +266,28 @@ internal sealed class MeshTableCompiler
             }
         }
 
-        // The cluster's lasting state (circuit-breaker count, outlier detector) carries over.
-        var clusterState = previous?.State ?? new ClusterState(cluster.Name);
-        if (cluster.OutlierDetection is { } outlierPolicy)
+        return priorities;
+    }
+
+    /// <summary>Gives the cluster's lasting state the outlier detector its policy asks for (updated when it has one), or none.</summary>
+    private void ConfigureOutlierDetection(ClusterState clusterState, OutlierDetectionPolicy? policy, LocalityRuntime[][] priorities)
+    {
+        if (policy is null)
         {
-            var all = priorities.SelectMany(p => p).SelectMany(l => l.Endpoints).ToArray();
-            if (clusterState.OutlierDetector is { } detector)
-            {
-                detector.Update(outlierPolicy, all);
-            }
-            else
-            {
-                var created = new OutlierDetector(outlierPolicy, _time, _random, clusterState.NotifyEndpointsChanged, clusterState);
-                created.Update(outlierPolicy, all);
-                clusterState.SetOutlierDetector(created);
-            }
+            clusterState.SetOutlierDetector(null);
+            return;
+        }
+
+        var all = priorities.SelectMany(p => p).SelectMany(l => l.Endpoints).ToArray();
+        if (clusterState.OutlierDetector is { } detector)
+        {
+            detector.Update(policy, all);
         }
         else
         {
-            clusterState.SetOutlierDetector(null);
+            var created = new OutlierDetector(policy, _time, _random, clusterState.NotifyEndpointsChanged, clusterState);
+            created.Update(policy, all);
+            clusterState.SetOutlierDetector(created);
         }
-
-        var runtime = new ClusterRuntime(cluster, priorities, _random, clusterState)
-        {
-            Tls = cluster.Tls is { } tls ? new ClusterTlsConnector(cluster.Name, tls, _certificates, _time, TlsNames) : null,
-        };
-        clusterState.Attach(runtime);
-        return runtime;
     }
 }

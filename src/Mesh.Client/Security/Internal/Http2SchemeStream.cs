@@ -164,24 +164,7 @@ internal sealed class Http2SchemeStream : Stream
 
             if (_payloadLeft == 0)
             {
-                // Frame header: 24-bit length, type, flags, stream id.
-                _frameHeader[_frameHeaderFill++] = buffer[i++];
-                if (_frameHeaderFill < 9)
-                {
-                    continue;
-                }
-
-                _frameHeaderFill = 0;
-                _payloadLeft = (_frameHeader[0] << 16) | (_frameHeader[1] << 8) | _frameHeader[2];
-                var type = _frameHeader[3];
-                var flags = _frameHeader[4];
-                _block = Block.None;
-                if (type == HeadersFrame && _payloadLeft > 0)
-                {
-                    _skipLeft = ((flags & FlagPriority) != 0 ? 5 : 0) + ((flags & FlagPadded) != 0 ? 1 : 0);
-                    _block = _skipLeft > 0 ? Block.Prefix : Block.First;
-                }
-
+                ReadFrameHeader(buffer[i++]);
                 continue;
             }
 
@@ -193,103 +176,145 @@ internal sealed class Http2SchemeStream : Stream
                 continue;
             }
 
-            var b = buffer[i++];
             _payloadLeft--;
-            switch (_block)
+            if (ReadHeaderBlock(buffer[i++]))
             {
-                case Block.Prefix:
-                    if (--_skipLeft == 0)
-                    {
-                        _block = Block.First;
-                    }
-
-                    break;
-                case Block.First:
-                    if ((b & 0xE0) == 0x20)
-                    {
-                        // Dynamic table size update: skip its integer and look again.
-                        _inInteger = (b & 0x1F) == 0x1F;
-                        _block = _inInteger ? Block.Literal : Block.First;
-                        _stringsLeft = 0;
-                        break;
-                    }
-
-                    if ((b & 0x80) != 0)
-                    {
-                        _block = Block.Scheme; // indexed :method (GET 0x82, POST 0x83)
-                        break;
-                    }
-
-                    // A literal :method: an indexed name (or a literal one) and a value string.
-                    var prefix = (b & 0x40) != 0 ? 0x3F : 0x0F;
-                    _stringsLeft = (b & prefix) == 0 ? 2 : 1;
-                    _inInteger = (b & prefix) == prefix;
-                    _stringLeft = -1;
-                    _block = Block.Literal;
-                    break;
-                case Block.Literal:
-                    if (_inInteger)
-                    {
-                        _inInteger = (b & 0x80) != 0;
-                        if (!_inInteger && _stringsLeft == 0)
-                        {
-                            _block = Block.First; // the table size update ended
-                        }
-
-                        break;
-                    }
-
-                    if (_stringLeft > 0)
-                    {
-                        _stringLeft--;
-                    }
-                    else if (_stringLeft == -1 || _stringLeft == -2)
-                    {
-                        // String length: 7-bit prefix, maybe continued.
-                        if (_stringLeft == -1)
-                        {
-                            _stringLeft = b & 0x7F;
-                            if (_stringLeft == 0x7F)
-                            {
-                                _stringLeft = -2;
-                                _lengthShift = 0;
-                                _length = 0x7F;
-                            }
-                        }
-                        else
-                        {
-                            _length += (b & 0x7F) << _lengthShift;
-                            _lengthShift += 7;
-                            if ((b & 0x80) == 0)
-                            {
-                                _stringLeft = _length;
-                            }
-                        }
-                    }
-
-                    if (_stringLeft == 0)
-                    {
-                        _stringsLeft--;
-                        _stringLeft = -1;
-                        if (_stringsLeft == 0)
-                        {
-                            _block = Block.Scheme;
-                        }
-                    }
-
-                    break;
-                case Block.Scheme:
-                    if (b == IndexedSchemeHttp)
-                    {
-                        (positions ??= []).Add(i - 1);
-                    }
-
-                    _block = Block.None;
-                    break;
+                (positions ??= []).Add(i - 1);
             }
         }
 
         return positions;
+    }
+
+    /// <summary>Takes one byte of a frame header (24-bit length, type, flags, stream id); at its ninth, starts the frame's payload.</summary>
+    private void ReadFrameHeader(byte b)
+    {
+        _frameHeader[_frameHeaderFill++] = b;
+        if (_frameHeaderFill < 9)
+        {
+            return;
+        }
+
+        _frameHeaderFill = 0;
+        _payloadLeft = (_frameHeader[0] << 16) | (_frameHeader[1] << 8) | _frameHeader[2];
+        var type = _frameHeader[3];
+        var flags = _frameHeader[4];
+        _block = Block.None;
+        if (type == HeadersFrame && _payloadLeft > 0)
+        {
+            _skipLeft = ((flags & FlagPriority) != 0 ? 5 : 0) + ((flags & FlagPadded) != 0 ? 1 : 0);
+            _block = _skipLeft > 0 ? Block.Prefix : Block.First;
+        }
+    }
+
+    /// <summary>Takes one byte of a HEADERS payload before its scheme is done; true when it is <c>:scheme: http</c>, to change.</summary>
+    private bool ReadHeaderBlock(byte b)
+    {
+        switch (_block)
+        {
+            case Block.Prefix:
+                if (--_skipLeft == 0)
+                {
+                    _block = Block.First;
+                }
+
+                return false;
+            case Block.First:
+                ReadFirstRepresentation(b);
+                return false;
+            case Block.Literal:
+                ReadLiteral(b);
+                return false;
+            case Block.Scheme:
+                _block = Block.None;
+                return b == IndexedSchemeHttp;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>The first byte of a representation: a table size update (skipped), an indexed :method, or a literal one.</summary>
+    private void ReadFirstRepresentation(byte b)
+    {
+        if ((b & 0xE0) == 0x20)
+        {
+            // Dynamic table size update: skip its integer and look again.
+            _inInteger = (b & 0x1F) == 0x1F;
+            _block = _inInteger ? Block.Literal : Block.First;
+            _stringsLeft = 0;
+            return;
+        }
+
+        if ((b & 0x80) != 0)
+        {
+            _block = Block.Scheme; // indexed :method (GET 0x82, POST 0x83)
+            return;
+        }
+
+        // A literal :method: an indexed name (or a literal one) and a value string.
+        var prefix = (b & 0x40) != 0 ? 0x3F : 0x0F;
+        _stringsLeft = (b & prefix) == 0 ? 2 : 1;
+        _inInteger = (b & prefix) == prefix;
+        _stringLeft = -1;
+        _block = Block.Literal;
+    }
+
+    /// <summary>One byte inside a literal :method (or a table size update's integer); after its last string, the scheme is next.</summary>
+    private void ReadLiteral(byte b)
+    {
+        if (_inInteger)
+        {
+            _inInteger = (b & 0x80) != 0;
+            if (!_inInteger && _stringsLeft == 0)
+            {
+                _block = Block.First; // the table size update ended
+            }
+
+            return;
+        }
+
+        if (_stringLeft > 0)
+        {
+            _stringLeft--;
+        }
+        else if (_stringLeft == -1 || _stringLeft == -2)
+        {
+            ReadStringLength(b);
+        }
+
+        if (_stringLeft == 0)
+        {
+            _stringsLeft--;
+            _stringLeft = -1;
+            if (_stringsLeft == 0)
+            {
+                _block = Block.Scheme;
+            }
+        }
+    }
+
+    /// <summary>A byte of a string's length: a 7-bit prefix (-1 before it), maybe continued (-2 while it is).</summary>
+    private void ReadStringLength(byte b)
+    {
+        if (_stringLeft == -1)
+        {
+            _stringLeft = b & 0x7F;
+            if (_stringLeft == 0x7F)
+            {
+                _stringLeft = -2;
+                _lengthShift = 0;
+                _length = 0x7F;
+            }
+        }
+        else
+        {
+            _length += (b & 0x7F) << _lengthShift;
+            _lengthShift += 7;
+            if ((b & 0x80) == 0)
+            {
+                _stringLeft = _length;
+            }
+        }
     }
 
     protected override void Dispose(bool disposing)

@@ -25,7 +25,7 @@ internal sealed class HttpCallTelemetry : IDisposable
         _metrics = metrics;
         _method = request.Method.Method;
         _service = service.Name;
-        Names = service.SpanNames(request.Method);
+        Names = HttpSpanNames.For(service, request.Method);
         SpanIsCurrent = MeshTraceContext.SpanStaysCurrent(grpc: false);
         Activity = MeshTraceContext.StartSpan(Names.Call, SpanIsCurrent, metrics.HttpCallDuration.Enabled, out _start, out var wire);
         Wire = wire;

@@ -1,9 +1,12 @@
-namespace Mesh.Client.Runtime.Internal;
+using Mesh.Client.Runtime.Internal;
+
+namespace Mesh.Client.Routing.Internal;
 
 /// <summary>
 /// What a request for a name the mesh does not have says, on both front doors: which services the mesh has, or that
 /// it has none and why, so that "Name or service not known" or a bare UNAVAILABLE does not hide a missing or empty
-/// mesh configuration.
+/// mesh configuration. Next to <see cref="MeshRequestMessages"/>, the other messages a refused request carries; apart
+/// from them because it reads the runtime (its services and discovery) rather than taking its words as arguments.
 /// </summary>
 internal static class UnknownServiceMessage
 {
