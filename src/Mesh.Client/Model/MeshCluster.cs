@@ -6,6 +6,9 @@ namespace Mesh.Client.Model;
 /// </summary>
 internal sealed record MeshCluster
 {
+    /// <summary>The circuit breaker's default limit.</summary>
+    public const uint DefaultMaxRequests = 1024;
+
     /// <summary>Cluster name.</summary>
     public required string Name { get; init; }
 
@@ -20,9 +23,6 @@ internal sealed record MeshCluster
 
     /// <summary>Most requests in flight to the cluster at once; beyond it requests fail fast (gRFC A32, default 1024).</summary>
     public uint MaxRequests { get; init; } = DefaultMaxRequests;
-
-    /// <summary>The circuit breaker's default limit.</summary>
-    public const uint DefaultMaxRequests = 1024;
 
     /// <summary>Passive health checking: endpoints that fail are ejected for a while (gRFC A50).</summary>
     public OutlierDetectionPolicy? OutlierDetection { get; init; }

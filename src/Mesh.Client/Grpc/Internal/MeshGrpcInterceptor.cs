@@ -20,6 +20,14 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
 {
     private readonly string _targetUri;
 
+    // Each method's names and attempt count on this channel, found by the method object's identity.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<IMethod, GrpcMethodTelemetry> _methods = new(ReferenceEqualityComparer.Instance);
+
+    // Whether this channel's requests have been seen passing the mesh's innermost handler (MeshTraceContextHandler),
+    // which puts the spans of attempts on the wire; until then (a channel with a transport of its own) the spans stay
+    // current and HttpClient propagates them.
+    private volatile bool _traceHandlerSeen;
+
     public MeshGrpcInterceptor(MeshRuntime runtime, string target, ILogger<MeshGrpcInterceptor> logger)
     {
         Runtime = runtime;
@@ -34,14 +42,6 @@ internal sealed partial class MeshGrpcInterceptor : Interceptor
     public string Target { get; }
 
     public ILogger Logger { get; }
-
-    // Whether this channel's requests have been seen passing the mesh's innermost handler (MeshTraceContextHandler),
-    // which puts the spans of attempts on the wire; until then (a channel with a transport of its own) the spans stay
-    // current and HttpClient propagates them.
-    private volatile bool _traceHandlerSeen;
-
-    // Each method's names and attempt count on this channel, found by the method object's identity.
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<IMethod, GrpcMethodTelemetry> _methods = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>Starts a call's telemetry when anyone listens.</summary>
     public GrpcCallTelemetry? StartTelemetry(IMethod method, GrpcCallPlan plan)

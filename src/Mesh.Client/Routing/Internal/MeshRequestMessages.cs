@@ -13,6 +13,15 @@ internal static class MeshRequestMessages
     /// <summary>The gRPC door's name for one call.</summary>
     public const string Call = "call";
 
+    /// <summary>The status detail of a gRPC call that fault injection aborted.</summary>
+    public const string FaultAbortGrpc = "Fault injected by the mesh (fault filter abort).";
+
+    /// <summary>The reason phrase of an HttpClient response that fault injection made up.</summary>
+    public const string FaultAbortReason = "Fault Injected";
+
+    /// <summary>The body of an HttpClient response that fault injection made up (Envoy's text).</summary>
+    public const string FaultAbortBody = "fault filter abort";
+
     /// <summary>No route matches; <paramref name="target"/> is how the door names what it looked for (<c>GET /path</c>, <c>'/pkg.Service/Method'</c>).</summary>
     public static string NoRoute(string service, string target) => $"No route of mesh service '{service}' matches {target}.";
 
@@ -42,13 +51,4 @@ internal static class MeshRequestMessages
     /// <summary>The cluster asks for TLS that this channel cannot make.</summary>
     public static string TlsUnavailable(string service, string cluster, string reason) =>
         $"Mesh service '{service}': cluster '{cluster}' requires TLS, but this channel cannot make mesh TLS connections: {reason}.";
-
-    /// <summary>The status detail of a gRPC call that fault injection aborted.</summary>
-    public const string FaultAbortGrpc = "Fault injected by the mesh (fault filter abort).";
-
-    /// <summary>The reason phrase of an HttpClient response that fault injection made up.</summary>
-    public const string FaultAbortReason = "Fault Injected";
-
-    /// <summary>The body of an HttpClient response that fault injection made up (Envoy's text).</summary>
-    public const string FaultAbortBody = "fault filter abort";
 }

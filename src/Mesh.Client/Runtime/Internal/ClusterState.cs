@@ -17,6 +17,11 @@ internal sealed class ClusterState(string name)
 {
     private int _active;
     private long _overflows;
+    private long _ejections;
+    private readonly Lock _endpointsLock = new();
+    private ClusterRuntime? _current;
+    private long _endpointsVersion;
+    private CancellationTokenSource _endpointsChanged = new();
 
     public string Name { get; } = name;
 
@@ -41,8 +46,6 @@ internal sealed class ClusterState(string name)
 
     /// <summary>Whether a request would be refused now (checked at pick time by the gRPC front door).</summary>
     public bool IsAtLimit(uint maxRequests) => Volatile.Read(ref _active) >= maxRequests;
-
-    private long _ejections;
 
     /// <summary>Endpoints of the cluster outlier detection has ejected, in all.</summary>
     public long Ejections => Volatile.Read(ref _ejections);
@@ -69,11 +72,6 @@ internal sealed class ClusterState(string name)
             OutlierDetector = detector;
         }
     }
-
-    private readonly Lock _endpointsLock = new();
-    private ClusterRuntime? _current;
-    private long _endpointsVersion;
-    private CancellationTokenSource _endpointsChanged = new();
 
     /// <summary>Increases by one every time an endpoint's usability changes without a configuration change.</summary>
     public long EndpointsVersion => Volatile.Read(ref _endpointsVersion);

@@ -14,6 +14,11 @@ internal sealed class EndpointState
     private long _started;
     private TlsAddress? _tlsPrefix;
 
+    // ---- Outlier detection (gRFC A50): outcomes of the current interval, and ejection. ----
+    private long _successes;
+    private long _failures;
+    private bool _ejected;
+
     public EndpointState(string clusterName, MeshEndpoint endpoint)
         : this(clusterName, endpoint, endpoint.Address)
     {
@@ -98,10 +103,6 @@ internal sealed class EndpointState
 
     public void OnEnd() => Interlocked.Decrement(ref _inFlight);
 
-    // ---- Outlier detection (gRFC A50): outcomes of the current interval, and ejection. ----
-    private long _successes;
-    private long _failures;
-
     /// <summary>Records a request that succeeded, for outlier detection.</summary>
     public void RecordSuccess() => Interlocked.Increment(ref _successes);
 
@@ -120,8 +121,6 @@ internal sealed class EndpointState
 
     /// <summary>Whether outlier detection has ejected the endpoint: it gets no new requests until un-ejected.</summary>
     public bool IsEjected => Volatile.Read(ref _ejected);
-
-    private bool _ejected;
 
     /// <summary>How many times in a row the endpoint has been ejected; multiplies the ejection time.</summary>
     public int EjectionMultiplier { get; set; }

@@ -10,6 +10,8 @@ namespace Mesh.Client.Xds.Internal;
 // when a stream starts or fails.
 internal sealed partial class XdsClient
 {
+    private const string ReceivedMarker = "mesh.xds.received";
+
     private async Task RunAsync(CancellationToken cancellationToken)
     {
         var backoff = InitialBackoff;
@@ -83,8 +85,6 @@ internal sealed partial class XdsClient
             }
         }
     }
-
-    private const string ReceivedMarker = "mesh.xds.received";
 
     /// <summary>Runs one ADS stream until it ends. Returns whether any response arrived.</summary>
     private async Task<bool> RunStreamAsync(GrpcChannel channel, XdsServerConfig server, CancellationToken cancellationToken)

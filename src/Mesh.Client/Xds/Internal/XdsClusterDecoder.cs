@@ -16,6 +16,8 @@ internal static partial class XdsClusterDecoder
 {
     public const string AggregateClusterTypeName = "envoy.extensions.clusters.aggregate.v3.ClusterConfig";
 
+    public const string HttpProtocolOptionsName = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+
     public static XdsClusterUpdate? Decode(Cluster cluster, XdsDecodeContext context, List<string> errors)
     {
         var errorCount = errors.Count;
@@ -125,8 +127,6 @@ internal static partial class XdsClusterDecoder
             return value;
         }
     }
-
-    public const string HttpProtocolOptionsName = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 
     /// <summary>
     /// Which HTTP version the cluster speaks: an explicit choice in
